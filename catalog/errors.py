@@ -1,0 +1,54 @@
+"""Domain errors. They carry a machine-readable ``code`` and, where it helps, the ``field`` at fault.
+
+They never carry an HTTP status: ``hub.errors`` maps each class to one in a single table.
+Messages must never contain personal data (identity numbers) or secrets.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain reports to a caller."""
+
+    code = "domain_error"
+
+    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class Unavailable(DomainError):
+    """A backend (storage, search, timestamp authority) cannot be reached; the caller may retry."""
+
+    code = "service_unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 5, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"

@@ -1,0 +1,1 @@
+"""HTTP API, web pages, CLI, settings and wiring: the only package that knows HTTP."""
