@@ -1,0 +1,96 @@
+"""Catalog tables. A definition's full body (as PUT) is kept as JSON beside the columns we query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Organization(Timestamps, Base):
+    """A department (发证部门), portal or operator, keyed by its 统一社会信用代码."""
+
+    __tablename__ = "organizations"
+
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CertificateType(Timestamps, Base):
+    """证照类型: face fields, holder kind, validity, sharing level, issuers."""
+
+    __tablename__ = "certificate_types"
+
+    code: Mapped[str] = mapped_column(String(21), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    holder_kind: Mapped[str] = mapped_column(String(3))
+    sharing: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class CertificateTypeIssuer(Base):
+    """Which organizations may issue a type (one row each, so the check is an indexed lookup)."""
+
+    __tablename__ = "certificate_type_issuers"
+
+    type_code: Mapped[str] = mapped_column(
+        ForeignKey("certificate_types.code", ondelete="CASCADE"), primary_key=True
+    )
+    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), primary_key=True)
+
+
+class DataResource(Timestamps, Base):
+    """数据资源目录: a data set a department shares."""
+
+    __tablename__ = "data_resources"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class Item(Timestamps, Base):
+    """事项: a service item with its materials and application form."""
+
+    __tablename__ = "items"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class OneThing(Timestamps, Base):
+    """一件事: items bundled behind a progressive questionnaire."""
+
+    __tablename__ = "one_things"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class SearchDocument(Base):
+    """One searchable catalog entry. ``grams`` holds the text as words plus CJK uni- and bigrams,
+    so that one- and two-character Chinese queries match on every embedded backend."""
+
+    __tablename__ = "search_documents"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_grams: Mapped[str] = mapped_column(String)
+    body_grams: Mapped[str] = mapped_column(String)
+    version: Mapped[int] = mapped_column(Integer, default=1)

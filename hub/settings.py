@@ -1,0 +1,175 @@
+"""Settings from ``HUB_``-prefixed environment variables, in small nested sections.
+
+Nested values use a double underscore: ``HUB_STORAGE__BACKEND=s3``. ``HUB_DATABASE_URL`` is
+accepted as a shortcut for ``HUB_DATABASE__URL`` (the public contract names it).
+Outside development the settings refuse placeholder or missing secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "test", "xxx"}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
+    # None: an SQLite file inside the data directory.
+    url: str | None = None
+    pool_size: int = 10
+    echo: bool = False
+
+
+class StorageSettings(Section):
+    backend: Literal["local", "s3"] = "local"
+    # local: a directory; None means <data dir>/blobs
+    directory: Path | None = None
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_bucket: str = "hub-certificates"
+    s3_secure: bool = False
+    s3_region: str | None = None
+    # unreferenced blobs younger than this survive `hub storage gc`
+    gc_grace_seconds: int = 3600
+
+
+class SearchSettings(Section):
+    backend: Literal["embedded", "elasticsearch"] = "embedded"
+    elasticsearch_url: str | None = None
+    index_prefix: str = "hub"
+
+
+class SigningSettings(Section):
+    keystore: Literal["file", "pkcs11"] = "file"
+    pkcs11_library: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token: str = "hub"  # noqa: S105 (a token label, not a secret)
+    pkcs11_pin: SecretStr = SecretStr("")
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-LT"
+    # None: the hub's own RFC 3161 authority, called in-process
+    tsa_url: str | None = None
+    # directory with the hub's PKI; None means <data dir>/pki
+    pki_directory: Path | None = None
+    ca_name: str = "Hub"
+
+
+class IdentitySettings(Section):
+    dev_provider: bool = True
+    issuer: str = "hub-dev-idp"
+    audience: str = "hub"
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["ES256", "RS256"])
+    token_ttl_seconds: int = 3600
+    leeway_seconds: int = 30
+
+
+class Limits(Section):
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_pdf_bytes: int = 10 * 1024 * 1024
+    max_batch_items: int = 1000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./var")
+    # The root secret: encrypts keys at rest and derives the keys that protect personal data.
+    # In development it is generated into <data dir>/master.key when absent.
+    master_key: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    database_url: str | None = None
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    limits: Limits = Field(default_factory=Limits)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.env is Environment.DEVELOPMENT:
+            return self
+        problems = []
+        if self.master_key is None or _placeholder(self.master_key) or len(
+            self.master_key.get_secret_value()
+        ) < 32:
+            problems.append("HUB_MASTER_KEY must be set to a random value of at least 32 characters")
+        if self.identity.dev_provider:
+            problems.append(
+                "the development identity provider must be off (HUB_IDENTITY__DEV_PROVIDER=false)"
+            )
+        if not self.identity.dev_provider and not (self.identity.jwks_url or self.identity.jwks_file):
+            problems.append("an identity provider JWKS is required (HUB_IDENTITY__JWKS_URL or _FILE)")
+        if self.storage.backend == "s3" and _placeholder(self.storage.s3_secret_key):
+            problems.append("HUB_STORAGE__S3_SECRET_KEY must be set")
+        if self.signing.keystore == "pkcs11" and _placeholder(self.signing.pkcs11_pin):
+            problems.append("HUB_SIGNING__PKCS11_PIN must be set")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        url = self.database_url or self.database.url
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"
+
+    @property
+    def blob_directory(self) -> Path:
+        return self.storage.directory or self.data_dir / "blobs"
+
+    @property
+    def pki_directory(self) -> Path:
+        return self.signing.pki_directory or self.data_dir / "pki"
+
+
+def _placeholder(secret: SecretStr | None) -> bool:
+    return secret is None or secret.get_secret_value().strip().lower() in PLACEHOLDERS
+
+
+def load_master_key(settings: Settings) -> bytes:
+    """The master key: from settings, or (development only) a file generated on first use."""
+    if settings.master_key is not None:
+        return settings.master_key.get_secret_value().encode()
+    if settings.env is not Environment.DEVELOPMENT:
+        raise RuntimeError("HUB_MASTER_KEY is required outside development")
+    path = settings.data_dir / "master.key"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes starting at once agree on one key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex())
+            f.flush()
+            os.fsync(f.fileno())
+    for _ in range(50):
+        text = path.read_text().strip()
+        if text:
+            return text.encode()
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} is empty")
