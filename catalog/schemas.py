@@ -175,6 +175,7 @@ def _validation_failed(exc: ValidationError, prefix: Sequence[str | int] = ()) -
         detail += f" (and {len(exc.errors()) - 1} more)"
     failed = ValidationFailed(detail, field=field or None)
     failed.loc = loc  # type: ignore[attr-defined]
+    failed.message = first["msg"]  # type: ignore[attr-defined]
     return failed
 
 
@@ -185,7 +186,8 @@ def validate_body(model: type[M], data: Any, *, prefix: Sequence[str | int] = ()
     """Validate ``data`` as ``model``; a failure becomes ValidationFailed naming the field path.
 
     ``prefix`` is prepended to the path (the catalog file uses ``("items", 3)``). The exception also
-    carries ``loc``, the path as a tuple, for callers that map it to a position in a file.
+    carries ``loc`` (the path as a tuple) and ``message`` (the detail without the path), for callers
+    that map the path to a position in a file.
     """
     try:
         return model.model_validate(data)
@@ -259,6 +261,7 @@ class CertificateTypeIn(_Body):
     @classmethod
     def _issuers_unique(cls, value: list[str]) -> list[str]:
         return _unique_codes(value, "issuer")
+
     @field_validator("fields")
     @classmethod
     def _fields_unique(cls, fields: list[FieldDef]) -> list[FieldDef]:
@@ -298,6 +301,7 @@ class MaterialIn(_Body):
     @classmethod
     def _types_unique(cls, value: list[str]) -> list[str]:
         return _unique_codes(value, "certificate type")
+
     @field_validator("data_resources")
     @classmethod
     def _resources_unique(cls, value: list[str]) -> list[str]:
@@ -476,6 +480,7 @@ def _reference_error(path: Sequence[str | int], message: str) -> ValidationFaile
     field = format_loc(path)
     failed = ValidationFailed(f"{field}: {message}", field=field, code="unknown_reference")
     failed.loc = tuple(path)  # type: ignore[attr-defined]
+    failed.message = message  # type: ignore[attr-defined]
     return failed
 
 
