@@ -50,7 +50,5 @@ def current(engine: Engine) -> str | None:
 def drift(engine: Engine) -> list[object]:
     """Differences between the models and the migrated schema (empty when they agree)."""
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn, opts={"include_object": include_object, "compare_type": True}
-        )
+        ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
         return list(compare_metadata(ctx, metadata))

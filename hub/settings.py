@@ -111,9 +111,11 @@ class Settings(BaseSettings):
         if self.env is Environment.DEVELOPMENT:
             return self
         problems = []
-        if self.master_key is None or _placeholder(self.master_key) or len(
-            self.master_key.get_secret_value()
-        ) < 32:
+        if (
+            self.master_key is None
+            or _placeholder(self.master_key)
+            or len(self.master_key.get_secret_value()) < 32
+        ):
             problems.append("HUB_MASTER_KEY must be set to a random value of at least 32 characters")
         if self.identity.dev_provider:
             problems.append(

@@ -1,0 +1,44 @@
+"""Application factory and lifespan: engines and clients are built here, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub import errors
+from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from hub.routers import ops, organizations
+from hub.settings import Settings
+from hub.state import HubState, build_state
+
+
+def create_app(settings: Settings | None = None, *, state: HubState | None = None) -> FastAPI:
+    """A hub application. ``state`` lets tests hand in a prepared state (their own engine)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = state is None
+        hub_state = state if state is not None else build_state(settings or Settings())
+        app.state.hub = hub_state
+        try:
+            yield
+        finally:
+            if own:
+                hub_state.close()
+
+    app = FastAPI(
+        title="The hub",
+        version="1",
+        description="Electronic certificates (电子证照), catalog and data sharing for 一件事一次办.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (ops.router, organizations.router):
+        app.include_router(router)
+
+    limits = (state.settings if state else settings or Settings()).limits
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=limits.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

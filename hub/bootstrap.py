@@ -1,0 +1,18 @@
+"""What ``hub serve`` does before it answers: migrate, create keys and the CA — idempotently.
+
+Safe to run twice or in two processes at once: migrations take an advisory lock (PostgreSQL) or
+the write lock (SQLite); key material is created under file locks, first writer wins.
+"""
+
+from __future__ import annotations
+
+from hub import migrate
+from hub.settings import Settings
+from hub.state import HubState, build_state
+
+
+def prepare(settings: Settings) -> HubState:
+    """A ready state: schema at head and every key the hub needs in place."""
+    state = build_state(settings)
+    migrate.upgrade(state.engine)
+    return state

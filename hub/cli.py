@@ -1,0 +1,134 @@
+"""The ``hub`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from catalog.errors import DomainError
+from hub.settings import Settings
+
+app = typer.Typer(help="The hub: electronic certificates, catalog and data sharing.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients.", no_args_is_help=True)
+dev_app = typer.Typer(help="Development helpers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(clients_app, name="clients")
+app.add_typer(dev_app, name="dev")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _state():  # type: ignore[no-untyped-def]
+    from hub.bootstrap import prepare
+
+    return prepare(Settings())
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API (migrating the database and creating keys first)."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    state = _state()
+    uvicorn.run(create_app(state=state), host=host, port=port, log_config=None, access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database schema to the latest migration."""
+    from hub import migrate
+    from hub.db import make_engine
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    migrate.upgrade(engine)
+    typer.echo(f"database at revision {migrate.current(engine)}")
+
+
+@orgs_app.command("add")
+def orgs_add(
+    code: Annotated[str, typer.Option("--code", help="统一社会信用代码 (USCC).")],
+    name: Annotated[str, typer.Option("--name", help="Organization name.")],
+    kind: Annotated[str, typer.Option("--kind", help="department | portal | operator")],
+) -> None:
+    """Register an organization (a department also gets its seal)."""
+    from hub.db import unit_of_work
+    from hub.services import register_organization
+
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            org = register_organization(state, session, code=code, name=name, kind=kind)
+            _print_json({"code": org.code, "name": org.name, "kind": org.kind})
+    except DomainError as e:
+        raise fail(e.detail) from None
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option("--name", help="A name for the client.")],
+    org: Annotated[str | None, typer.Option("--org", help="USCC of the client's organization.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="An operator client with the admin role.")] = False,
+) -> None:
+    """Create an API client; prints its token once (only a hash is kept)."""
+    from hub.clients import create_client
+    from hub.db import unit_of_work
+
+    if not admin and org is None:
+        raise fail("give --org USCC or --admin")
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            issued = create_client(session, state.token_hash_key, name=name, org_code=org, admin=admin)
+    except DomainError as e:
+        raise fail(e.detail) from None
+    _print_json({"client_id": issued.client_id, "token": issued.token})
+
+
+@dev_app.command("token")
+def dev_token(
+    kind: Annotated[str, typer.Option("--kind", help="111 (person) or 001 (organization).")],
+    code: Annotated[str, typer.Option("--code", help="Identity number or USCC.")],
+    name: Annotated[str, typer.Option("--name", help="Holder name.")],
+) -> None:
+    """Print a citizen JWT from the built-in development identity provider."""
+    from hub.state import build_state
+
+    state = build_state(Settings())
+    if state.dev_idp is None:
+        raise fail("the development identity provider is switched off (HUB_IDENTITY__DEV_PROVIDER=false)")
+    if kind not in ("111", "001"):
+        raise fail("--kind must be 111 or 001")
+    typer.echo(state.dev_idp.token(kind, code, name))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

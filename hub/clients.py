@@ -1,0 +1,71 @@
+"""API clients: opaque bearer tokens bound to an organization and a role, stored as keyed hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.errors import NotFound, Unauthorized, ValidationFailed
+from catalog.models import Organization
+from hub.models import ApiClient
+
+TOKEN_PREFIX = "hub_"  # noqa: S105 (a format marker, not a secret)
+ROLE_BY_ORG_KIND = {"department": "department", "portal": "portal", "operator": "admin"}
+
+
+def token_hash_key(master_key: bytes) -> bytes:
+    return HKDF(hashes.SHA256(), 32, salt=None, info=b"hub/api-token-hash").derive(master_key)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    client_id: str
+    token: str
+
+
+def _hash(secret: str, key: bytes) -> str:
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def create_client(
+    session: Session, hash_key: bytes, *, name: str, org_code: str | None, admin: bool
+) -> IssuedToken:
+    """Register a client and return its token; the token is never stored, only its keyed hash."""
+    if admin:
+        role = "admin"
+        if org_code is not None and session.get(Organization, org_code) is None:
+            raise NotFound(f"organization {org_code} is not registered", code="organization_not_found")
+    else:
+        if org_code is None:
+            raise ValidationFailed("a client needs --org or --admin", field="org")
+        org = session.get(Organization, org_code)
+        if org is None:
+            raise NotFound(f"organization {org_code} is not registered", code="organization_not_found")
+        role = ROLE_BY_ORG_KIND[org.kind]
+    client_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        ApiClient(id=client_id, name=name, role=role, org_code=org_code, token_hash=_hash(secret, hash_key))
+    )
+    session.flush()
+    return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}")
+
+
+def authenticate_client(session: Session, hash_key: bytes, token: str) -> ApiClient:
+    """The client a token belongs to; Unauthorized for anything else, in constant time per client."""
+    if not token.startswith(TOKEN_PREFIX):
+        raise Unauthorized("unknown bearer token", code="invalid_token")
+    client_id, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
+    client = session.scalar(select(ApiClient).where(ApiClient.id == client_id)) if client_id else None
+    expected = client.token_hash if client is not None else "0" * 64
+    ok = hmac.compare_digest(expected, _hash(secret, hash_key))
+    if client is None or not ok or client.revoked_at is not None:
+        raise Unauthorized("unknown bearer token", code="invalid_token")
+    return client

@@ -1,0 +1,27 @@
+"""Organizations: public reads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from catalog.organizations import get_organization
+from hub.deps import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+
+class OrganizationOut(BaseModel):
+    code: str
+    name: str
+    kind: Literal["department", "portal", "operator"]
+    demo: bool
+
+
+@router.get("/organizations/{code}", response_model=OrganizationOut)
+def read_organization(code: str, session: SessionDep) -> OrganizationOut:
+    """An organization by its 统一社会信用代码."""
+    org = get_organization(session, code)
+    return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)  # type: ignore[arg-type]
