@@ -1,0 +1,115 @@
+"""Checking an issuance request against its certificate type: holder, face data, dates, area."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from catalog.errors import ValidationFailed
+
+AREA_CODE = re.compile(r"^[1-9]\d{5}$")
+SERIAL = re.compile(r"^[0-9A-Z]{7,32}$")
+EXTERNAL_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Holder:
+    name: str
+    kind: str  # 111 resident identity number, 001 USCC
+    code: str
+
+
+@dataclass(frozen=True)
+class IssuanceRequest:
+    type_code: str
+    external_id: str
+    holder: Holder
+    issued_on: date
+    valid_from: date
+    valid_until: date | None
+    area_code: str
+    data: dict[str, Any]
+    serial: str | None = None
+    file: bytes | None = field(default=None, repr=False)
+
+    def content_hash(self) -> str:
+        """Same request content, same hash: the key to idempotent repeats."""
+        body = asdict(self)
+        body["file"] = hashlib.sha256(self.file).hexdigest() if self.file is not None else None
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def validate_holder_code(kind: str, code: str, *, field_name: str = "holder.code") -> str:
+    module = ric if kind == "111" else uscc
+    label = "resident identity number (公民身份号码)" if kind == "111" else "统一社会信用代码"
+    try:
+        return str(module.validate(code))
+    except StdnumError as e:
+        # The message names the field and the rule, never the number itself.
+        raise ValidationFailed(f"not a valid {label}: {e.message}", field=field_name) from None
+
+
+def check_request(req: IssuanceRequest, type_def: dict[str, Any], holder_kind: str) -> None:
+    """Every rule of an issuance request that the type decides; each violation names its field."""
+    if not EXTERNAL_ID.fullmatch(req.external_id):
+        raise ValidationFailed("external_id must be 1–200 printable ASCII characters", field="external_id")
+    if req.serial is not None and not SERIAL.fullmatch(req.serial):
+        raise ValidationFailed("serial must be 7–32 digits or capital letters", field="serial")
+    if not req.holder.name.strip():
+        raise ValidationFailed("holder name must not be empty", field="holder.name")
+    if req.holder.kind not in ("111", "001"):
+        raise ValidationFailed("holder kind must be 111 or 001", field="holder.kind")
+    if req.holder.kind != holder_kind:
+        raise ValidationFailed(
+            f"this certificate type is issued to holders of kind {holder_kind}", field="holder.kind"
+        )
+    validate_holder_code(req.holder.kind, req.holder.code)
+    if not AREA_CODE.fullmatch(req.area_code):
+        raise ValidationFailed("area_code must be a six-digit 行政区划代码", field="area_code")
+    if req.valid_from < req.issued_on:
+        raise ValidationFailed("valid_from must not be before issued_on", field="valid_from")
+    if req.valid_until is not None and req.valid_until < req.valid_from:
+        raise ValidationFailed("valid_until must not be before valid_from", field="valid_until")
+    check_face_data(req.data, type_def.get("fields", []))
+
+
+def check_face_data(data: dict[str, Any], fields: list[dict[str, Any]]) -> None:
+    """``data`` against the type's face fields: known names, required present, values of the right type."""
+    known = {f["name"]: f for f in fields}
+    for name in data:
+        if name not in known:
+            raise ValidationFailed(f"unknown field {name!r} for this certificate type", field=f"data.{name}")
+    for f in fields:
+        name = f["name"]
+        value = data.get(name)
+        if value is None or value == "":
+            if f.get("required"):
+                raise ValidationFailed(f"{f.get('label', name)} is required", field=f"data.{name}")
+            continue
+        kind = f.get("type", "string")
+        ok = {
+            "string": lambda v: isinstance(v, str),
+            "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "boolean": lambda v: isinstance(v, bool),
+            "date": _is_iso_date,
+        }[kind](value)
+        if not ok:
+            raise ValidationFailed(f"{f.get('label', name)} must be a {kind}", field=f"data.{name}")
+
+
+def _is_iso_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
