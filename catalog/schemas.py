@@ -167,12 +167,14 @@ def _error_loc(error: Any) -> tuple[str | int, ...]:
 
 
 def _validation_failed(exc: ValidationError, prefix: Sequence[str | int] = ()) -> ValidationFailed:
-    first = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice (the key is unknown, the intended one is missing): name the typo.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = (*prefix, *_error_loc(first))
     field = format_loc(loc)
     detail = f"{field}: {first['msg']}" if field else first["msg"]
-    if len(exc.errors()) > 1:
-        detail += f" (and {len(exc.errors()) - 1} more)"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
     failed = ValidationFailed(detail, field=field or None)
     failed.loc = loc  # type: ignore[attr-defined]
     failed.message = first["msg"]  # type: ignore[attr-defined]

@@ -14,8 +14,9 @@ from catalog.schemas import OneThingIn
 
 
 def one_thing(questions: list[dict[str, Any]], items: list[str] | None = None) -> OneThingIn:
-    return OneThingIn.model_validate({"name": "测试", "items": ["A"] if items is None else items,
-                                      "questions": questions})
+    return OneThingIn.model_validate(
+        {"name": "测试", "items": ["A"] if items is None else items, "questions": questions}
+    )
 
 
 def yes_no(qid: str, *, yes: list[str] | None = None, when: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -67,7 +67,11 @@ def item() -> dict[str, Any]:
             {"code": "M02", "name": "布局图"},
         ],
         "form": [
-            {"name": "company_name", "label": "企业名称", "from": {"type_code": TYPE, "field": "company_name"}},
+            {
+                "name": "company_name",
+                "label": "企业名称",
+                "from": {"type_code": TYPE, "field": "company_name"},
+            },
             {"name": "premises", "label": "经营场所"},
         ],
     }
@@ -143,8 +147,13 @@ def test_good_bodies_validate() -> None:
     validate_body(OneThingIn, one_thing())
     validate_body(
         DataResourceIn,
-        {"name": "企业登记信息", "org": ORG, "sharing": "conditional", "update_frequency": "daily",
-         "fields": [{"name": "uscc", "label": "代码"}]},
+        {
+            "name": "企业登记信息",
+            "org": ORG,
+            "sharing": "conditional",
+            "update_frequency": "daily",
+            "fields": [{"name": "uscc", "label": "代码"}],
+        },
     )
 
 
@@ -188,17 +197,35 @@ def mutate(base: dict[str, Any], path: Iterable[str | int], value: Any) -> dict[
         (ItemIn, item(), ["org"], "not-a-uscc", "org"),
         (ItemIn, item(), ["materials", 1, "code"], "M01", "materials[1].code"),
         (ItemIn, item(), ["materials", 0, "certificate_types", 0], ORG, "materials[0].certificate_types[0]"),
-        (ItemIn, item(), ["materials", 0, "certificate_types"], [TYPE, TYPE], "materials[0].certificate_types[1]"),
+        (
+            ItemIn,
+            item(),
+            ["materials", 0, "certificate_types"],
+            [TYPE, TYPE],
+            "materials[0].certificate_types[1]",
+        ),
         (ItemIn, item(), ["materials", 0, "data_resources"], ["a b"], "materials[0].data_resources[0]"),
         (ItemIn, item(), ["form", 1, "name"], "company_name", "form[1].name"),
         (ItemIn, item(), ["form", 0, "from", "type_code"], "x", "form[0].from.type_code"),
         (ItemIn, item(), ["form", 0, "from", "fields"], "x", "form[0].from.fields"),
         (OneThingIn, one_thing(), ["questions", 1, "id"], "signboard", "questions[1].id"),
-        (OneThingIn, one_thing(), ["questions", 0, "options", 1, "value"], "yes", "questions[0].options[1].value"),
+        (
+            OneThingIn,
+            one_thing(),
+            ["questions", 0, "options", 1, "value"],
+            "yes",
+            "questions[0].options[1].value",
+        ),
         (OneThingIn, one_thing(), ["questions", 0, "options"], [], "questions[0].options"),
         (OneThingIn, one_thing(), ["questions", 1, "when"], {"nope": "yes"}, "questions[1].when.nope"),
         (OneThingIn, one_thing(), ["questions", 1, "when"], {"size": "small"}, "questions[1].when.size"),
-        (OneThingIn, one_thing(), ["questions", 1, "when"], {"signboard": "maybe"}, "questions[1].when.signboard[0]"),
+        (
+            OneThingIn,
+            one_thing(),
+            ["questions", 1, "when"],
+            {"signboard": "maybe"},
+            "questions[1].when.signboard[0]",
+        ),
         (OneThingIn, one_thing(), ["questions", 1, "when"], {"signboard": []}, "questions[1].when.signboard"),
         (OneThingIn, one_thing(), ["items"], ["A", "A"], "items[1]"),
     ],
@@ -273,7 +300,9 @@ def test_unknown_item_org_is_named() -> None:
 
 
 def test_unknown_material_certificate_type_is_named() -> None:
-    body = validate_body(ItemIn, mutate(item(), ["materials", 0, "certificate_types"], [TYPE, OTHER_ORG + "001"]))
+    body = validate_body(
+        ItemIn, mutate(item(), ["materials", 0, "certificate_types"], [TYPE, OTHER_ORG + "001"])
+    )
     assert reference_error(body) == "materials[0].certificate_types[1]"
 
 
@@ -293,7 +322,9 @@ def test_form_source_type_must_exist() -> None:
 
 
 def test_one_thing_items_and_added_items_must_exist() -> None:
-    assert reference_error(validate_body(OneThingIn, mutate(one_thing(), ["items"], ["A", "Z"]))) == "items[1]"
+    assert (
+        reference_error(validate_body(OneThingIn, mutate(one_thing(), ["items"], ["A", "Z"]))) == "items[1]"
+    )
     body = validate_body(OneThingIn, mutate(one_thing(), ["questions", 1, "options", 1, "add_items"], ["Z"]))
     assert reference_error(body) == "questions[1].options[1].add_items[0]"
 
@@ -301,7 +332,12 @@ def test_one_thing_items_and_added_items_must_exist() -> None:
 def test_data_resource_org_must_exist() -> None:
     body = validate_body(
         DataResourceIn,
-        {"name": "n", "org": OTHER_ORG, "sharing": "none", "update_frequency": "daily",
-         "fields": [{"name": "a", "label": "A"}]},
+        {
+            "name": "n",
+            "org": OTHER_ORG,
+            "sharing": "none",
+            "update_frequency": "daily",
+            "fields": [{"name": "a", "label": "A"}],
+        },
     )
     assert reference_error(body) == "org"
