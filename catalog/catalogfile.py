@@ -45,7 +45,7 @@ from catalog.schemas import (
 
 __all__ = ["SECTIONS", "CatalogBundle", "load_catalog_file", "parse_catalog"]
 
-# In dependency order: each section may refer only to itself-free earlier ones.
+# In dependency order: an entry refers only to entries of earlier sections.
 SECTIONS: tuple[str, ...] = ("organizations", "certificate_types", "data_resources", "items", "one_things")
 
 _MODELS: dict[str, type[Any]] = {
