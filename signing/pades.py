@@ -1,0 +1,483 @@
+"""PAdES sealing (电子签章) at baseline levels B-B, B-T, B-LT and B-LTA.
+
+A ``Sealer`` is built once — PKI, key store, timestamp source, target level — and then seals
+thousands of PDFs: keys stay loaded, the seal image is drawn once per department, and the space for
+the signature is reserved up front (``bytes_reserved``) so pyHanko signs once instead of twice.
+
+If the timestamp source fails, ``seal`` still succeeds at B-B and says so in ``SealResult.level``;
+``upgrade`` later raises such a file to B-T (document timestamp), B-LT (DSS) or B-LTA.
+
+Revocation data for B-LT is never fetched: the caller supplies it through a ``RevocationProvider``
+(the hub answers from its database; ``PkiRevocationProvider`` does so from the hub's own PKI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast, get_args
+
+from asn1crypto import cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import AxisAlignment, Margins, SimpleBoxLayoutRule
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper, Signer
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation import DocumentSecurityStore
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+from signing.crl import RevokedCertificate, build_crl
+from signing.errors import SealingFailed, SigningError, TimestampUnavailable
+from signing.keystore import KeyStore
+from signing.ocsp import StatusOf, build_response
+from signing.pki import HubPKI
+from signing.seal_image import DEFAULT_FONT, SealImageContent, seal_image
+from signing.validation import LEVELS, Level, detect_level
+
+__all__ = [
+    "LEVELS",
+    "Level",
+    "PkiRevocationProvider",
+    "RevocationMaterial",
+    "RevocationProvider",
+    "SealIdentity",
+    "SealResult",
+    "Sealer",
+]
+
+MD = "sha256"
+DEFAULT_BOX = (400, 40, 540, 180)  # bottom right of an A4 page, 140 pt ≈ 4.9 cm wide
+_SIZE_MARGIN = 1024  # DER bytes beyond the certificates: signed attributes, signature, structure
+
+
+@dataclass(frozen=True)
+class SealIdentity:
+    """Whose seal: the key's label in the key store and its certificate."""
+
+    label: str
+    cert: asn1_x509.Certificate
+    org_name: str
+    uscc: str
+
+
+@dataclass(frozen=True)
+class SealResult:
+    pdf: bytes
+    level: Level
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RevocationMaterial:
+    """DER OCSP responses and CRLs to embed for B-LT."""
+
+    ocsp_responses: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+
+
+RevocationProvider = Callable[[Sequence[asn1_x509.Certificate]], RevocationMaterial]
+"""Given the certificates of a signature (seal, CAs, TSA), return revocation data for them."""
+
+
+class PkiRevocationProvider:
+    """Revocation data from the hub's own PKI: an OCSP response for every certificate the issuing CA
+    issued (status from ``status_of``), and the root's CRL covering the issuing CA.
+
+    ``root_revoked`` lists what the root has revoked (normally nothing); the root CRL is rebuilt
+    when half its lifetime has passed. Needs the root key (absent for an imported CA: then give
+    ``root_crl`` instead, the DER the external root publishes).
+    """
+
+    def __init__(
+        self,
+        pki: HubPKI,
+        status_of: StatusOf,
+        *,
+        root_revoked: Callable[[], Iterable[RevokedCertificate]] = lambda: (),
+        root_crl: Callable[[], bytes] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        crl_lifetime: timedelta = timedelta(days=30),
+        ocsp_validity: timedelta = timedelta(days=1),
+    ) -> None:
+        self._pki = pki
+        self._status_of = status_of
+        self._root_revoked = root_revoked
+        self._root_crl = root_crl
+        self._clock = clock
+        self._crl_lifetime = crl_lifetime
+        self._ocsp_validity = ocsp_validity
+        self._cached_crl: tuple[datetime, bytes] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, certs: Sequence[asn1_x509.Certificate]) -> RevocationMaterial:
+        now = self._clock()
+        pki = self._pki
+        issuing_subject = pki.issuing_cert.subject.dump()
+        ocsps: list[bytes] = []
+        seen: set[int] = set()
+        for cert in certs:
+            serial = int(cert.serial_number)
+            if cert.issuer.dump() != issuing_subject or serial in seen or cert.dump() == pki.ocsp_cert.dump():
+                continue
+            seen.add(serial)
+            ocsps.append(
+                build_response(
+                    cert,
+                    self._status_of(serial),
+                    responder_cert=pki.ocsp_cert,
+                    responder_key=pki.ocsp_key,
+                    ca_cert=pki.issuing_cert,
+                    now=now,
+                    validity=self._ocsp_validity,
+                )
+            )
+        crls: tuple[bytes, ...] = ()
+        if pki.issuing_cert.dump() != pki.root_cert.dump():
+            crls = (self._current_root_crl(now),)
+        return RevocationMaterial(ocsp_responses=tuple(ocsps), crls=crls)
+
+    def _current_root_crl(self, now: datetime) -> bytes:
+        if self._root_crl is not None:
+            return self._root_crl()
+        with self._lock:
+            cached = self._cached_crl
+            if cached is not None and now < cached[0]:
+                return cached[1]
+            if self._pki.root_key is None:
+                raise SigningError("no root key to sign the root CRL: pass root_crl=")
+            this_update = now - timedelta(minutes=1)
+            der = build_crl(
+                self._pki.root_cert,
+                self._pki.root_key,
+                self._root_revoked(),
+                this_update=this_update,
+                next_update=this_update + self._crl_lifetime,
+            )
+            self._cached_crl = (this_update + self._crl_lifetime / 2, der)
+            return der
+
+
+class _GuardedTimeStamper(TimeStamper):
+    """Wraps a timestamp source so any failure of it surfaces as ``TimestampUnavailable``."""
+
+    def __init__(self, inner: TimeStamper) -> None:
+        super().__init__(include_nonce=inner.include_nonce)  # type: ignore[no-untyped-call]
+        self.inner = inner
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        try:
+            return await self.inner.async_timestamp(message_digest, md_algorithm)
+        except Exception as exc:  # network errors, refusals, bad responses: all mean "no timestamp now"
+            raise TimestampUnavailable(f"timestamp source failed: {exc}") from exc
+
+
+def _timestamp_failed(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimestampUnavailable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class Sealer:
+    """Seals PDFs with department seals; build once, call ``seal`` many times (thread-safe)."""
+
+    def __init__(
+        self,
+        pki: HubPKI,
+        keystore: KeyStore,
+        *,
+        timestamper: TimeStamper | None,
+        level: Level = "B-T",
+        revocation: RevocationProvider | None = None,
+        font_path: Path = DEFAULT_FONT,
+    ) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"unknown PAdES level {level!r}; expected one of {LEVELS}")
+        if level != "B-B" and timestamper is None:
+            raise ValueError(f"level {level} needs a timestamp source")
+        if level in ("B-LT", "B-LTA") and revocation is None:
+            raise ValueError(f"level {level} needs a revocation provider")
+        self.pki = pki
+        self.keystore = keystore
+        self.level: Level = level
+        self.revocation = revocation
+        self.font_path = font_path
+        self._timestamper = _GuardedTimeStamper(timestamper) if timestamper is not None else None
+        self._tst_size: int | None = None
+        self._signers: dict[tuple[str, bytes], Signer] = {}
+        self._lock = threading.Lock()
+
+    # -- sealing -------------------------------------------------------------------------------------
+
+    def seal(
+        self,
+        pdf_bytes: bytes,
+        seal: SealIdentity,
+        *,
+        page: int = 0,
+        box: tuple[int, int, int, int] = DEFAULT_BOX,
+        reason: str | None = None,
+        location: str | None = None,
+        revocation: RevocationProvider | None = None,
+    ) -> SealResult:
+        """Seal ``pdf_bytes`` at the Sealer's level (B-B if the timestamp source is unavailable)."""
+        return asyncio.run(
+            self.async_seal(
+                pdf_bytes, seal, page=page, box=box, reason=reason, location=location, revocation=revocation
+            )
+        )
+
+    async def async_seal(
+        self,
+        pdf_bytes: bytes,
+        seal: SealIdentity,
+        *,
+        page: int = 0,
+        box: tuple[int, int, int, int] = DEFAULT_BOX,
+        reason: str | None = None,
+        location: str | None = None,
+        revocation: RevocationProvider | None = None,
+    ) -> SealResult:
+        args = (pdf_bytes, seal, page, box, reason, location, revocation or self.revocation)
+        if self.level == "B-B":
+            return _result(await self._sign(*args, level="B-B"), "B-B")
+        try:
+            return _result(await self._sign(*args, level=self.level), self.level)
+        except Exception as exc:
+            if not _timestamp_failed(exc):
+                raise
+        return _result(await self._sign(*args, level="B-B"), "B-B")
+
+    async def _sign(
+        self,
+        pdf_bytes: bytes,
+        seal: SealIdentity,
+        page: int,
+        box: tuple[int, int, int, int],
+        reason: str | None,
+        location: str | None,
+        revocation: RevocationProvider | None,
+        *,
+        level: Level,
+    ) -> bytes:
+        signer = self._signer(seal)
+        timestamper = self._timestamper if level != "B-B" else None
+        validation_context = None
+        if level in ("B-LT", "B-LTA"):
+            assert revocation is not None and timestamper is not None
+            validation_context = await self._validation_context(seal, revocation, timestamper)
+        field_name = f"Seal-{uuid.uuid4().hex[:12]}"
+        meta = PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm=MD,
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            name=seal.org_name,
+            embed_validation_info=validation_context is not None,
+            use_pades_lta=level == "B-LTA",
+            validation_context=validation_context,
+        )
+        image = seal_image(seal.org_name, font_path=self.font_path)
+        width, height = box[2] - box[0], box[3] - box[1]
+        stamp = StaticStampStyle(
+            border_width=0,
+            background=SealImageContent(image, width, height),
+            background_opacity=1.0,
+            background_layout=SimpleBoxLayoutRule(
+                x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID, margins=Margins()
+            ),
+        )
+        pdf_signer = PdfSigner(
+            meta,
+            signer,
+            timestamper=timestamper,
+            stamp_style=stamp,
+            new_field_spec=SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
+        )
+        reserved = await self._bytes_reserved(signer, timestamper)
+        for attempt in (reserved, None):
+            try:
+                writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+            except Exception as exc:
+                raise SealingFailed(f"not a readable PDF: {exc}") from exc
+            out = io.BytesIO()
+            try:
+                await pdf_signer.async_sign_pdf(writer, bytes_reserved=attempt, output=out)
+            except PyHankoSigningError as exc:
+                if attempt is not None and "larger than expected" in str(exc):
+                    continue  # our estimate was short (an unusual TSA): let pyHanko measure
+                raise
+            return out.getvalue()
+        raise AssertionError("unreachable")
+
+    def _signer(self, seal: SealIdentity) -> Signer:
+        key = (seal.label, seal.cert.sha256)
+        signer = self._signers.get(key)
+        if signer is None:
+            signer = self.keystore.signer(seal.label, seal.cert, self.pki.chain)
+            with self._lock:
+                if len(self._signers) > 4096:
+                    self._signers.clear()
+                self._signers[key] = signer
+        return signer
+
+    async def _bytes_reserved(self, signer: Signer, timestamper: TimeStamper | None) -> int:
+        certs = [signer.signing_cert, *self.pki.chain]
+        der = sum(len(c.dump()) for c in certs if c is not None) + _SIZE_MARGIN
+        if timestamper is not None:
+            if self._tst_size is None:
+                # one dummy token per Sealer, which pyHanko also caches for its own purposes
+                dummy = await timestamper.async_dummy_response(MD)
+                self._tst_size = len(dummy.dump()) + 256
+            der += self._tst_size
+        return 2 * der  # hex-encoded in /Contents
+
+    async def _validation_context(
+        self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
+    ) -> ValidationContext:
+        await timestamper.async_dummy_response(MD)  # learn the TSA's certificates
+        tsa_certs = list(timestamper.cert_registry)
+        certs = [seal.cert, *self.pki.chain, *tsa_certs]
+        material = await asyncio.to_thread(revocation, certs)
+        return _context(self.pki, certs, material)
+
+    # -- upgrading -----------------------------------------------------------------------------------
+
+    def upgrade(
+        self, pdf_bytes: bytes, target_level: Level, *, revocation: RevocationProvider | None = None
+    ) -> SealResult:
+        """Raise a sealed PDF to ``target_level`` by incremental updates (never touching the seal).
+
+        B-B -> B-T adds a document timestamp; -> B-LT adds a DSS with certificates, OCSP responses
+        and CRLs; -> B-LTA adds a document timestamp over that. Raises ``TimestampUnavailable``.
+        """
+        return asyncio.run(self.async_upgrade(pdf_bytes, target_level, revocation=revocation))
+
+    async def async_upgrade(
+        self, pdf_bytes: bytes, target_level: Level, *, revocation: RevocationProvider | None = None
+    ) -> SealResult:
+        if target_level not in LEVELS:
+            raise ValueError(f"unknown PAdES level {target_level!r}")
+        try:
+            current = detect_level(PdfFileReader(io.BytesIO(pdf_bytes), strict=False))
+        except Exception as exc:
+            raise SealingFailed(f"not a readable PDF: {exc}") from exc
+        if current is None:
+            raise SealingFailed("the document carries no seal to upgrade")
+        rank = LEVELS.index
+        if rank(current) >= rank(target_level):
+            return _result(pdf_bytes, current)
+        timestamper = self._timestamper
+        if timestamper is None:
+            raise TimestampUnavailable("no timestamp source configured")
+        revocation = revocation or self.revocation
+        data = pdf_bytes
+        if current == "B-B":
+            data = await self._document_timestamp(data, timestamper, None)
+            current = "B-T"
+        if target_level in ("B-LT", "B-LTA") and current == "B-T":
+            if revocation is None:
+                raise SigningError("a revocation provider is needed for B-LT")
+            await timestamper.async_dummy_response(MD)
+            certs = [*_embedded_certs(data), *self.pki.chain, *timestamper.cert_registry]
+            material = await asyncio.to_thread(revocation, certs)
+            writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+            DocumentSecurityStore.supply_dss_in_writer(
+                writer,
+                sig_contents=None,
+                certs=_unique(certs),
+                ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in material.ocsp_responses],
+                crls=[asn1_crl.CertificateList.load(c) for c in material.crls],
+            )
+            out = io.BytesIO()
+            writer.write(out)  # type: ignore[no-untyped-call]
+            data = out.getvalue()
+            current = "B-LT"
+        if target_level == "B-LTA" and current == "B-LT":
+            assert revocation is not None
+            await timestamper.async_dummy_response(MD)
+            tsa_certs = list(timestamper.cert_registry)
+            material = await asyncio.to_thread(revocation, tsa_certs)
+            context = _context(self.pki, tsa_certs, material)
+            data = await self._document_timestamp(data, timestamper, context)
+            current = "B-LTA"
+        return _result(data, current)
+
+    async def _document_timestamp(
+        self, data: bytes, timestamper: TimeStamper, context: ValidationContext | None
+    ) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        out = io.BytesIO()
+        reserved = await self._bytes_reserved_for_timestamp(timestamper)
+        await PdfTimeStamper(timestamper).async_timestamp_pdf(
+            writer, MD, validation_context=context, bytes_reserved=reserved, output=out
+        )
+        return out.getvalue()
+
+    async def _bytes_reserved_for_timestamp(self, timestamper: TimeStamper) -> int:
+        if self._tst_size is None:
+            dummy = await timestamper.async_dummy_response(MD)
+            self._tst_size = len(dummy.dump()) + 256
+        return 2 * self._tst_size
+
+
+def _context(
+    pki: HubPKI, certs: Sequence[asn1_x509.Certificate], material: RevocationMaterial
+) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=[pki.root_cert],
+        other_certs=_unique([*certs, *pki.chain]),
+        ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in material.ocsp_responses],
+        crls=[asn1_crl.CertificateList.load(c) for c in material.crls],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def _unique(certs: Iterable[asn1_x509.Certificate]) -> list[asn1_x509.Certificate]:
+    seen: dict[bytes, asn1_x509.Certificate] = {}
+    for cert in certs:
+        seen.setdefault(cert.sha256, cert)
+    return list(seen.values())
+
+
+def _embedded_certs(data: bytes) -> list[asn1_x509.Certificate]:
+    """Every certificate inside the document's signatures and their timestamp tokens."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    found: list[asn1_x509.Certificate] = []
+    for sig in reader.embedded_signatures:
+        found.extend(_certs_of(sig.signed_data))
+        for signer_info in sig.signed_data["signer_infos"]:
+            attrs = signer_info["unsigned_attrs"]
+            if attrs.native is None:
+                continue
+            for attr in attrs:
+                if attr["type"].native == "signature_time_stamp_token":
+                    for token in attr["values"]:
+                        found.extend(_certs_of(token["content"]))
+    return found
+
+
+def _certs_of(signed_data: cms.SignedData) -> list[asn1_x509.Certificate]:
+    return [c.chosen for c in signed_data["certificates"] if c.name == "certificate"]
+
+
+def _result(pdf: bytes, level: str) -> SealResult:
+    assert level in get_args(Level)
+    return SealResult(pdf=pdf, level=cast(Level, level), sha256=hashlib.sha256(pdf).hexdigest())
