@@ -1,0 +1,104 @@
+"""Checks on a PDF a department sends instead of having the hub render it.
+
+The file will be sealed with the hub's key and handed to citizens and other agencies, so it must be
+a plain document: readable, not encrypted, with no scripts, actions that start programs, or files
+hidden inside.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+from catalog.errors import PayloadTooLarge, ValidationFailed
+
+FIELD = "file"
+
+# Actions that run something other than navigation inside the document.
+_SCRIPT_ACTIONS = {"/JavaScript"}
+_ACTIVE_ACTIONS = {"/Launch", "/ImportData", "/RichMediaExecute", "/GoToE", "/SubmitForm", "/Rendition"}
+# Findings in the order they are reported when a file has several.
+_PRIORITY = ["pdf_javascript", "pdf_active_content", "pdf_attachment"]
+_MESSAGES = {
+    "pdf_javascript": "the PDF contains JavaScript or automatic actions",
+    "pdf_active_content": "the PDF contains actions that launch programs, submit data or play media",
+    "pdf_attachment": "the PDF carries embedded files or file attachments",
+}
+
+
+def check_uploaded_pdf(data: bytes, *, max_bytes: int) -> None:
+    """Refuse a department's PDF unless it is readable, unencrypted, passive and within ``max_bytes``."""
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"the PDF is larger than {max_bytes} bytes", field=FIELD, code="pdf_too_large")
+    if b"%PDF-" not in data[:1024]:  # where readers look for the header
+        raise ValidationFailed("the file is not a PDF", field=FIELD, code="pdf_unreadable")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+    except Exception as exc:
+        raise ValidationFailed("the PDF cannot be read", field=FIELD, code="pdf_unreadable") from exc
+    if encrypted:
+        raise ValidationFailed("the PDF is encrypted", field=FIELD, code="pdf_encrypted")
+    try:
+        pages = len(reader.pages)
+        findings = _scan(reader)
+    except Exception as exc:  # pypdf reports damage with many exception types
+        raise ValidationFailed("the PDF cannot be read", field=FIELD, code="pdf_unreadable") from exc
+    if pages == 0:
+        raise ValidationFailed("the PDF has no pages", field=FIELD, code="pdf_no_pages")
+    for code in _PRIORITY:
+        if code in findings:
+            raise ValidationFailed(_MESSAGES[code], field=FIELD, code=code)
+
+
+def _scan(reader: PdfReader) -> set[str]:
+    """Visit every object reachable from the trailer and note what is not allowed.
+
+    Only dictionaries are inspected, never stream contents, so a large page costs little.
+    """
+    findings: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [reader.trailer]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):  # streams are dictionaries too
+            _inspect(item, findings)
+            stack.extend(value for name, value in item.items() if name not in {"/Parent", "/P"})
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return findings
+
+
+def _inspect(obj: DictionaryObject, findings: set[str]) -> None:
+    keys = set(obj.keys())
+    # /AA: actions run on open, close, focus, page view… there is no harmless use on a certificate.
+    if keys & {"/JS", "/JavaScript", "/AA"}:
+        findings.add("pdf_javascript")
+    if "/XFA" in keys:  # XFA forms carry their own scripts
+        findings.add("pdf_javascript")
+    action = _name(obj.get("/S"))
+    if action in _SCRIPT_ACTIONS:
+        findings.add("pdf_javascript")
+    elif action in _ACTIVE_ACTIONS:
+        findings.add("pdf_active_content")
+    if _name(obj.get("/Subtype")) in {"/RichMedia", "/Screen", "/Movie", "/Sound"}:
+        findings.add("pdf_active_content")
+    if keys & {"/EmbeddedFiles", "/EF"}:
+        findings.add("pdf_attachment")
+    if _name(obj.get("/Subtype")) == "/FileAttachment" or _name(obj.get("/Type")) == "/EmbeddedFile":
+        findings.add("pdf_attachment")
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, IndirectObject):
+        value = value.get_object()
+    return str(value) if isinstance(value, NameObject) else None
