@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from signing.filekeys import CachedKeySigner
