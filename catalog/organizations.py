@@ -18,7 +18,7 @@ def validate_uscc(code: str, *, field: str = "code") -> str:
         return str(uscc.validate(code))
     except StdnumError as e:
         raise ValidationFailed(
-            f"{code!r} is not a valid 统一社会信用代码: {e.message}", field=field
+            f"{code!r} is not a valid 统一社会信用代码: {getattr(e, 'message', e)}", field=field
         ) from None
 
 

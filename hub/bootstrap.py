@@ -15,4 +15,7 @@ def prepare(settings: Settings) -> HubState:
     """A ready state: schema at head and every key the hub needs in place."""
     state = build_state(settings)
     migrate.upgrade(state.engine)
+    ensure_bucket = getattr(state.blobs, "ensure_bucket", None)
+    if ensure_bucket is not None:
+        ensure_bucket()
     return state

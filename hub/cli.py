@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from catalog.errors import DomainError
+from hub.cli_catalog import catalog_app, search_app
+from hub.cli_ops import certificates_app, demo, seals_app, signatures_app, storage_app, verify
 from hub.settings import Settings
 
 app = typer.Typer(help="The hub: electronic certificates, catalog and data sharing.", no_args_is_help=True)
@@ -20,6 +22,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(clients_app, name="clients")
 app.add_typer(dev_app, name="dev")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(search_app, name="search")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -122,6 +126,14 @@ def dev_token(
     if kind not in ("111", "001"):
         raise fail("--kind must be 111 or 001")
     typer.echo(state.dev_idp.token(kind, code, name))
+
+
+app.command()(demo)
+app.command()(verify)
+app.add_typer(certificates_app, name="certificates")
+app.add_typer(storage_app, name="storage")
+app.add_typer(signatures_app, name="signatures")
+app.add_typer(seals_app, name="seals")
 
 
 def main() -> None:

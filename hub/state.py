@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from certificates.blobstore import BlobStore
+from certificates.drafts import DraftRenderer
+from certificates.privacy import HolderVault
+from certificates.service import CertificateServices, Renderer
+from certificates.uploads import check_uploaded_pdf
 from hub.clients import token_hash_key
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics
+from hub.sealing import HubSigning
 from hub.settings import Settings, load_master_key
 
 
@@ -25,16 +33,34 @@ class HubState:
     verifier: TokenVerifier
     dev_idp: DevIdentityProvider | None
     metrics: Metrics
-    extras: dict[str, Any] = field(default_factory=dict)
+    vault: HolderVault
+    blobs: BlobStore
+    signing: HubSigning
+    renderer: Renderer
+    search: Any = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    def readiness_probes(self) -> dict[str, Any]:
+    def today(self) -> date:
+        return self.clock().date()
+
+    def readiness_probes(self) -> dict[str, Callable[[], None]]:
         """Checks beyond the database, by name: each raises when its backend is unreachable."""
-        probes: dict[str, Any] = {}
-        for name in ("storage", "search"):
-            backend = self.extras.get(name)
-            if backend is not None:
-                probes[name] = backend.ping
+        probes: dict[str, Callable[[], None]] = {"storage": self.blobs.ping}
+        if self.search is not None and hasattr(self.search, "ping"):
+            probes["search"] = self.search.ping
         return probes
+
+    def certificate_services(self, session: Session) -> CertificateServices:
+        """What issuance needs, bound to this request's session (seals it may have just created)."""
+        limit = self.settings.limits.max_pdf_bytes
+        return CertificateServices(
+            vault=self.vault,
+            blobs=self.blobs,
+            sealing=self.signing.sealing_for(session),
+            render=self.renderer,
+            check_upload=lambda data: check_uploaded_pdf(data, max_bytes=limit),
+            today=self.today,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -72,13 +98,49 @@ def build_state(settings: Settings) -> HubState:
         jwks_client=jwks_client,
         leeway=ident.leeway_seconds,
     )
+    sessions = make_sessionmaker(engine)
+    signing = HubSigning(settings, master_key, sessions)
     return HubState(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         master_key=master_key,
         token_hash_key=token_hash_key(master_key),
         verifier=verifier,
         dev_idp=dev_idp,
         metrics=Metrics(),
+        vault=HolderVault(master_key),
+        blobs=build_blob_store(settings),
+        signing=signing,
+        renderer=DraftRenderer(signing.qr_text),
+        search=build_search_index(settings),
     )
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    if settings.storage.backend == "s3":
+        from certificates.blobstore_s3 import S3BlobStore
+
+        store = S3BlobStore(
+            settings.storage.s3_endpoint,
+            settings.storage.s3_access_key,
+            settings.storage.s3_secret_key.get_secret_value(),
+            settings.storage.s3_bucket,
+            secure=settings.storage.s3_secure,
+            region=settings.storage.s3_region,
+        )
+        return store
+    from certificates.blobstore_local import LocalBlobStore
+
+    return LocalBlobStore(settings.blob_directory)
+
+
+def build_search_index(settings: Settings) -> Any:
+    """The external search index (Elasticsearch), or None: the embedded one lives in the database."""
+    if settings.search.backend != "elasticsearch":
+        return None
+    if not settings.search.elasticsearch_url:
+        raise ValueError("HUB_SEARCH__ELASTICSEARCH_URL is required with HUB_SEARCH__BACKEND=elasticsearch")
+    from catalog.search_es import ElasticsearchSearchIndex
+
+    return ElasticsearchSearchIndex(settings.search.elasticsearch_url, settings.search.index_prefix)

@@ -1,0 +1,48 @@
+"""From an issuance draft to the certificate's face and its rendered PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from certificates.privacy import mask
+from certificates.rendering import CertificateFace, render
+from certificates.service import Draft
+
+
+def face_for(draft: Draft, qr_text: str) -> CertificateFace:
+    """What is printed: face fields in the type's order with their labels, the holder code masked."""
+    req = draft.request
+    fields = []
+    for f in draft.type_fields:
+        value = req.data.get(f["name"])
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        fields.append((str(f.get("label") or f["name"]), str(value)))
+    return CertificateFace(
+        type_name=draft.type_name,
+        title=draft.type_name,
+        fields=fields,
+        holder_name=req.holder.name,
+        holder_code_masked=mask(req.holder.code),
+        issuer_name=draft.issuer_name,
+        issued_on=req.issued_on,
+        valid_from=req.valid_from,
+        valid_until=req.valid_until,
+        identifier=draft.identifier,
+        verification_code=draft.verification_code,
+        qr_text=qr_text,
+    )
+
+
+class DraftRenderer:
+    """``certificates.service.Renderer``: draws the face with the signed QR payload on it."""
+
+    def __init__(self, qr_text: Callable[[Draft], str], font_path: Path | None = None) -> None:
+        self.qr_text, self.font_path = qr_text, font_path
+
+    def __call__(self, draft: Draft) -> tuple[bytes, tuple[float, float, float, float] | None]:
+        rendered = render(face_for(draft, self.qr_text(draft)), font_path=self.font_path)
+        return rendered.pdf, tuple(rendered.seal_box)  # type: ignore[return-value]

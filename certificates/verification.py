@@ -1,0 +1,151 @@
+"""核验: is a certificate authentic, intact, issued by whom, usable now? Answers are data, never exceptions.
+
+Three ways in: a PDF (its seal checked by ``signing.validation`` and its registry entry looked up),
+an identifier with its verification code, or an offline QR payload. In every case ``valid`` needs
+the registry to say the certificate is usable now; for a PDF also an intact seal that chains to
+the hub's trust list, by the certificate's own issuer, and nothing changed after sealing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.errors import NotFound, ValidationFailed
+from catalog.models import CertificateType, Organization
+from certificates.blobstore import digest_of
+from certificates.identifiers import parse
+from certificates.lifecycle import Status, effective_status
+from certificates.models import Certificate
+from certificates.service import hash_verification_code
+from signing.validation import Coverage, Indication, SignatureReport
+
+Result = Literal["valid", "invalid", "indeterminate"]
+IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Z]{21}\.[0-9A-Z]{18}\.[0-9A-Z]{7,32}\.\d{3}\.[0-9A-Z]")
+
+STATUS_WORDS = {
+    Status.WITHHELD: "the certificate is withheld (暂扣) by its issuer",
+    Status.WITHDRAWN: "the certificate was withdrawn (撤销) by its issuer",
+    Status.CANCELLED: "the certificate was cancelled (注销)",
+    Status.EXPIRED: "the certificate has expired (失效)",
+    Status.TRANSFERRED: "the certificate was transferred out (迁出)",
+    Status.REVOKED: "the certificate was revoked (吊销)",
+    Status.OTHER: "the certificate is not in force (其他)",
+}
+
+
+@dataclass(frozen=True)
+class CertificateSummary:
+    id: str
+    status: str
+    type_name: str
+    issuer_name: str
+    issuer_code: str
+    holder_name: str
+    valid_until: date | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    result: Result
+    certificate: CertificateSummary | None
+    signature: SignatureReport | None = None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def summary(session: Session, cert: Certificate, today: date) -> CertificateSummary:
+    ctype = session.get(CertificateType, cert.type_code)
+    issuer = session.get(Organization, cert.issuer_code)
+    return CertificateSummary(
+        id=cert.id,
+        status=effective_status(cert.status, cert.valid_until, today).value,
+        type_name=ctype.name if ctype else cert.type_code,
+        issuer_name=issuer.name if issuer else cert.issuer_code,
+        issuer_code=cert.issuer_code,
+        holder_name=cert.holder_name,
+        valid_until=cert.valid_until,
+    )
+
+
+def registry_problems(cert: Certificate, today: date) -> list[str]:
+    """Why the registry says this certificate is not usable now (empty when it is)."""
+    problems = []
+    if cert.successor_id is not None:
+        problems.append(f"this version was replaced by a newer one ({cert.successor_id})")
+    status = effective_status(cert.status, cert.valid_until, today)
+    if status is not Status.VALID:
+        problems.append(STATUS_WORDS[status])
+    elif cert.valid_from > today:
+        problems.append("the certificate is not valid yet")
+    return problems
+
+
+def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None:
+    """The registry entry for a file: by its exact hash, else by the identifier it declares."""
+    cert = session.scalar(select(Certificate).where(Certificate.file_sha256 == digest_of(pdf)).limit(1))
+    if cert is not None:
+        return cert
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        subject = str((reader.metadata or {}).get("/Subject") or "")
+    except Exception:  # an unreadable file has no identifier to find
+        return None
+    match = IDENTIFIER.search(subject)
+    return session.get(Certificate, match.group(0)) if match else None
+
+
+def verify_pdf(session: Session, pdf: bytes, report: SignatureReport, today: date) -> Verification:
+    """Combine the seal's report with the registry."""
+    problems = list(report.problems)
+    cert = find_certificate_for_pdf(session, pdf) if report.signed else None
+    info = summary(session, cert, today) if cert is not None else None
+    if not report.signed:
+        return Verification("invalid", None, report, tuple(problems or ["the document carries no seal"]))
+    result: Result
+    if report.indication is Indication.TOTAL_FAILED or not report.intact:
+        result = "invalid"
+    elif report.indication is Indication.INDETERMINATE:
+        result = "indeterminate"
+    else:
+        result = "valid"
+    if report.coverage is Coverage.MODIFIED or report.modified_after_signing:
+        result = "invalid"
+        if not any("after" in p for p in problems):
+            problems.append("the document was changed after it was sealed")
+    if cert is None:
+        if result == "valid":
+            result = "indeterminate"
+        problems.append("the hub's registry holds no certificate for this document")
+    else:
+        if report.signer_uscc is not None and report.signer_uscc != cert.issuer_code:
+            result = "invalid"
+            problems.append("the seal is not the issuing department's")
+        registry = registry_problems(cert, today)
+        if registry:
+            result = "invalid" if result != "indeterminate" else result
+            problems.extend(registry)
+    return Verification(result, info, report, tuple(problems))
+
+
+def verify_by_code(session: Session, certificate_id: str, code: str, today: date) -> Verification:
+    """Identifier + verification code: a wrong code is NotFound, exactly like an unknown identifier."""
+    try:
+        parse(certificate_id)
+    except ValidationFailed:
+        raise NotFound("no certificate with this identifier and code", code="certificate_not_found") from None
+    cert = session.get(Certificate, certificate_id)
+    expected = cert.verification_code_hash if cert is not None else "0" * 64
+    if not hmac.compare_digest(expected, hash_verification_code(code or "")) or cert is None:
+        raise NotFound("no certificate with this identifier and code", code="certificate_not_found")
+    problems = registry_problems(cert, today)
+    return Verification(
+        "invalid" if problems else "valid", summary(session, cert, today), None, tuple(problems)
+    )

@@ -1,0 +1,90 @@
+"""``hub catalog load FILE`` and ``hub search reindex``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from catalog.errors import DomainError, ValidationFailed
+from hub.settings import Settings
+
+catalog_app = typer.Typer(help="The catalog (目录).", no_args_is_help=True)
+search_app = typer.Typer(help="The catalog's search index.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _state() -> Any:
+    from hub.bootstrap import prepare
+
+    return prepare(Settings())
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@catalog_app.command("load")
+def catalog_load(
+    file: Annotated[Path, typer.Argument(help="A JSON or YAML catalog file.", show_default=False)],
+) -> None:
+    """Load organizations, certificate types, data resources, items and one-things from a file.
+
+    The whole file is checked first; a bad entry rejects the file (exit 2) and nothing is written.
+    Entries already as in the file are left alone, so loading a file twice changes nothing.
+    """
+    from catalog.catalogfile import load_catalog_file
+    from catalog.search import follow_commits
+    from catalog.service import DatabaseLookup, load_bundle
+    from hub.db import unit_of_work
+    from hub.services import register_organization
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            if state.search is not None:
+                follow_commits(session, state.search)
+            bundle = load_catalog_file(file, existing=DatabaseLookup(session))
+
+            def put_organization(session: Any, **org: Any) -> Any:
+                return register_organization(state, session, **org)
+
+            report = load_bundle(session, bundle, put_organization=put_organization)
+    except ValidationFailed as e:
+        raise _fail(e.detail) from None
+    except DomainError as e:
+        raise _fail(e.detail, code=1) from None
+    finally:
+        state.close()
+    _print_json({"file": str(file), "changed": report.changed, "sections": report.counts})
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the catalog in the database."""
+    from catalog.search import EmbeddedSearchIndex
+    from catalog.service import all_search_documents
+    from hub.db import unit_of_work
+
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            docs = all_search_documents(session)
+            # The embedded index is always kept (it is the database's own copy); an external one too.
+            EmbeddedSearchIndex(session).rebuild(docs)
+        if state.search is not None:
+            state.search.rebuild(docs)
+    except DomainError as e:
+        raise _fail(e.detail, code=1) from None
+    finally:
+        state.close()
+    backend = "elasticsearch" if state.search is not None else "embedded"
+    _print_json({"indexed": len(docs), "backend": backend})

@@ -1,0 +1,179 @@
+"""Operator commands: demo data, verification, expiry, storage GC, signature upgrades, seals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from catalog.errors import DomainError
+from hub.settings import Settings
+
+certificates_app = typer.Typer(help="Certificates (电子证照).", no_args_is_help=True)
+storage_app = typer.Typer(help="Object storage.", no_args_is_help=True)
+signatures_app = typer.Typer(help="Signatures on stored files.", no_args_is_help=True)
+seals_app = typer.Typer(help="Department seals (电子印章).", no_args_is_help=True)
+
+
+def _state() -> Any:
+    from hub.bootstrap import prepare
+
+    return prepare(Settings())
+
+
+def _print_json(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def demo(
+    certificates: Annotated[int, typer.Option(help="How many demo certificates to issue.")] = 300,
+) -> None:
+    """Load the demonstration catalog and certificates, and print where to look."""
+    from catalog.catalogfile import SECTIONS
+    from catalog.search import follow_commits
+    from catalog.service import DatabaseLookup, demo_bundle, load_bundle
+    from hub.clients import create_client
+    from hub.db import unit_of_work
+    from hub.demo import issue_demo_certificates
+    from hub.services import register_organization
+
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            if state.search is not None:
+                follow_commits(session, state.search)
+            bundle = demo_bundle(DatabaseLookup(session))
+            load_bundle(
+                session, bundle, put_organization=lambda s, **org: register_organization(state, s, **org)
+            )
+        entries = sum(len(getattr(bundle, section)) for section in SECTIONS)
+        typer.echo(f"catalog: {entries} entries", err=True)
+        with unit_of_work(state.sessions) as session:
+            issued = issue_demo_certificates(state, session, count=certificates)
+        typer.echo(f"certificates: {issued} issued", err=True)
+        with unit_of_work(state.sessions) as session:
+            orgs = list(bundle.organizations.items())
+            dept = next(code for code, o in orgs if o.kind == "department")
+            portal = next(code for code, o in orgs if o.kind == "portal")
+            tokens = {
+                "admin": create_client(
+                    session, state.token_hash_key, name="demo admin", org_code=None, admin=True
+                ).token,
+                "department": create_client(
+                    session, state.token_hash_key, name="demo department", org_code=dept, admin=False
+                ).token,
+                "portal": create_client(
+                    session, state.token_hash_key, name="demo portal", org_code=portal, admin=False
+                ).token,
+            }
+    finally:
+        state.close()
+    url = state.settings.public_url
+    _print_json(
+        {
+            "api_docs": f"{url}/docs",
+            "search": f"{url}/api/v1/search?q=执照",
+            "trust_list": f"{url}/api/v1/trust",
+            "tokens": tokens,
+            "department": dept,
+            "citizen_token": "hub dev token --kind 111 --code <identity number> --name <name>",
+        }
+    )
+
+
+def verify(file: Annotated[Path, typer.Argument(help="A certificate PDF.")]) -> None:
+    """The verification report for a PDF, offline (this hub's PKI and registry), as JSON.
+
+    Exit status 0 when valid, 1 otherwise.
+    """
+    from certificates.verification import verify_pdf
+    from hub.db import unit_of_work
+    from hub.routers.verify import verification_out
+
+    if not file.is_file():
+        typer.echo(f"error: {file}: no such file", err=True)
+        raise typer.Exit(2)
+    data = file.read_bytes()
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            out = verification_out(verify_pdf(session, data, state.signing.validate(data), state.today()))
+    finally:
+        state.close()
+    typer.echo(out.model_dump_json(indent=2))
+    raise typer.Exit(0 if out.result == "valid" else 1)
+
+
+@certificates_app.command("expire")
+def certificates_expire() -> None:
+    """Record status 05 for every certificate whose validity has ended."""
+    from certificates.service import expire_due
+    from hub.db import unit_of_work
+
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            n = expire_due(session, today=state.today())
+    finally:
+        state.close()
+    _print_json({"expired": n})
+
+
+@storage_app.command("gc")
+def storage_gc(
+    grace: Annotated[
+        int | None, typer.Option(help="Seconds an unreferenced blob survives (default from settings).")
+    ] = None,
+) -> None:
+    """Remove blobs that no certificate points to and that are older than the grace period."""
+    from hub.services import collect_garbage
+
+    state = _state()
+    try:
+        seconds = grace if grace is not None else state.settings.storage.gc_grace_seconds
+        removed = collect_garbage(state, cutoff=datetime.now(UTC) - timedelta(seconds=seconds))
+    except DomainError as e:
+        typer.echo(f"error: {e.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        state.close()
+    _print_json({"removed": removed})
+
+
+@signatures_app.command("upgrade")
+def signatures_upgrade() -> None:
+    """Raise stored files below the configured PAdES level (e.g. sealed while the TSA was down)."""
+    from hub.services import upgrade_signatures
+
+    state = _state()
+    try:
+        done, failed = upgrade_signatures(state)
+    finally:
+        state.close()
+    _print_json({"upgraded": done, "failed": failed, "level": state.settings.signing.level})
+    if failed:
+        sys.exit(1)
+
+
+@seals_app.command("revoke")
+def seals_revoke(
+    org: Annotated[str, typer.Option("--org", help="USCC of the department.")],
+    reason: Annotated[str, typer.Option(help="RFC 5280 reason, e.g. key_compromise.")] = "key_compromise",
+) -> None:
+    """Revoke a department's seal certificate (its signatures after now no longer validate)."""
+    from hub.db import unit_of_work
+
+    state = _state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            seal = state.signing.revoke_seal(session, org, reason)
+            _print_json({"org": org, "serial": seal.serial_number, "revoked_at": seal.revoked_at})
+    except DomainError as e:
+        typer.echo(f"error: {e.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        state.close()

@@ -1,0 +1,313 @@
+"""Certificates: issuance (single and batch), reads, lifecycle, versions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from catalog.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from certificates.issuance import Holder, IssuanceRequest
+from certificates.lifecycle import effective_status
+from certificates.models import Certificate
+from certificates.privacy import mask
+from certificates.service import (
+    change_status,
+    get_certificate,
+    issue_certificate,
+    new_version,
+)
+from hub.deps import Caller, CallerDep, DepartmentDep, SessionDep, StateDep
+from hub.errors import status_for
+from hub.state import HubState
+
+router = APIRouter(prefix="/api/v1", tags=["certificates"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HolderIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["111", "001"]
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class CertificateBody(Strict):
+    """What a department sends for a change (new version)."""
+
+    external_id: Annotated[str, Field(min_length=1, max_length=200)]
+    serial: str | None = None
+    issued_on: date
+    valid_from: date
+    valid_until: date | None = None
+    area_code: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    file: str | None = Field(default=None, description="optional base64 PDF; without it the hub renders one")
+
+
+class IssueBody(CertificateBody):
+    type_code: Annotated[str, Field(min_length=21, max_length=21)]
+    holder: HolderIn
+
+
+class BatchBody(Strict):
+    items: Annotated[list[dict[str, Any]], Field(min_length=1)]
+
+
+class StatusBody(Strict):
+    status: Annotated[str, Field(pattern=r"^\d{2}$")]
+    reason: Annotated[str | None, Field(max_length=500)] = None
+
+
+class HolderOut(BaseModel):
+    name: str
+    kind: str
+    code: str
+
+
+class CertificateOut(BaseModel):
+    id: str
+    version: str
+    status: str
+    type_code: str
+    issuer_code: str
+    holder: HolderOut
+    issued_on: date
+    valid_from: date
+    valid_until: date | None
+    area_code: str
+    data: dict[str, Any]
+    sha256: str
+    signature_level: str
+    verification_code: str | None = None
+    predecessor: str | None = None
+    successor: str | None = None
+    links: dict[str, str]
+
+
+def _decode_file(text: str | None, field: str = "file") -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("file must be base64", field=field) from None
+
+
+def _request(body: CertificateBody, type_code: str, holder: Holder) -> IssuanceRequest:
+    return IssuanceRequest(
+        type_code=type_code,
+        external_id=body.external_id,
+        holder=holder,
+        issued_on=body.issued_on,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        area_code=body.area_code,
+        data=body.data,
+        serial=body.serial,
+        file=_decode_file(body.file),
+    )
+
+
+def _issue_request(body: IssueBody) -> IssuanceRequest:
+    return _request(body, body.type_code, Holder(body.holder.name, body.holder.kind, body.holder.code))
+
+
+def certificate_out(
+    state: HubState, cert: Certificate, caller: Caller | None, code: str | None = None
+) -> CertificateOut:
+    """The certificate as this caller may see it: holder code and verification code only for
+    the holder and the issuer."""
+    vault = state.vault
+    holder_code = vault.decrypt(cert.holder_code_enc)
+    privileged = caller is not None and (
+        (caller.org_code == cert.issuer_code and caller.role == "department")
+        or (
+            caller.citizen is not None
+            and caller.citizen.holder_kind == cert.holder_kind
+            and caller.citizen.holder_code.upper() == holder_code.upper()
+        )
+    )
+    if privileged and code is None:
+        code = vault.decrypt(cert.verification_code_enc, purpose=b"verification")
+    return CertificateOut(
+        id=cert.id,
+        version=f"{cert.version:03d}",
+        status=effective_status(cert.status, cert.valid_until, state.today()).value,
+        type_code=cert.type_code,
+        issuer_code=cert.issuer_code,
+        holder=HolderOut(
+            name=cert.holder_name,
+            kind=cert.holder_kind,
+            code=holder_code if privileged else mask(holder_code),
+        ),
+        issued_on=cert.issued_on,
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        area_code=cert.area_code,
+        data=cert.data,
+        sha256=cert.file_sha256,
+        signature_level=cert.signature_level,
+        verification_code=code if privileged else None,
+        predecessor=cert.predecessor_id,
+        successor=cert.successor_id,
+        links={"self": f"/api/v1/certificates/{cert.id}", "file": f"/api/v1/certificates/{cert.id}/file"},
+    )
+
+
+def _readable(state: HubState, session: Session, certificate_id: str, caller: Caller) -> Certificate:
+    """Issuer, holder and admins read a certificate; for anyone else it does not exist (404)."""
+    cert = get_certificate(session, certificate_id)
+    if caller.role == "admin" or (caller.role == "department" and caller.org_code == cert.issuer_code):
+        return cert
+    if caller.citizen is not None and caller.citizen.holder_kind == cert.holder_kind:
+        if (
+            state.vault.blind_index(caller.citizen.holder_kind, caller.citizen.holder_code)
+            == cert.holder_index
+        ):
+            return cert
+    raise NotFound("no such certificate", code="certificate_not_found")
+
+
+@router.post(
+    "/certificates",
+    status_code=201,
+    response_model=CertificateOut,
+    responses={200: {"description": "a repeat of an earlier issuance: the same certificate"}},
+)
+def issue(
+    body: IssueBody, caller: DepartmentDep, session: SessionDep, state: StateDep, response: Response
+) -> CertificateOut:
+    """Issue a certificate (idempotent on the issuer's ``external_id``)."""
+    assert caller.org_code is not None
+    issued = issue_certificate(
+        session,
+        state.certificate_services(session),
+        issuer_code=caller.org_code,
+        request=_issue_request(body),
+        actor=caller.actor,
+    )
+    if not issued.created:
+        response.status_code = 200
+    else:
+        state.metrics.certificates_issued.labels(issued.certificate.signature_level).inc()
+    return certificate_out(state, issued.certificate, caller, issued.verification_code)
+
+
+@router.post("/certificates/batch")
+def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, state: StateDep) -> JSONResponse:
+    """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone."""
+    limit = state.settings.limits.max_batch_items
+    if len(body.items) > limit:
+        raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
+    assert caller.org_code is not None
+    services = state.certificate_services(session)
+    results: list[dict[str, Any]] = []
+    for index, raw in enumerate(body.items):
+        try:
+            item = IssueBody.model_validate(raw)
+        except Exception as e:  # pydantic.ValidationError: report the first field at fault
+            errors = getattr(e, "errors", lambda: [])()
+            loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else None
+            msg = errors[0]["msg"] if errors else "invalid item"
+            results.append(_failure(index, 422, "validation_failed", f"{loc}: {msg}", loc))
+            continue
+        try:
+            with session.begin_nested():
+                issued = issue_certificate(
+                    session,
+                    services,
+                    issuer_code=caller.org_code,
+                    request=_issue_request(item),
+                    actor=caller.actor,
+                )
+        except DomainError as e:
+            results.append(_failure(index, status_for(e), e.code, e.detail, e.field))
+            continue
+        if issued.created:
+            state.metrics.certificates_issued.labels(issued.certificate.signature_level).inc()
+        results.append(
+            {
+                "index": index,
+                "status": 201 if issued.created else 200,
+                "certificate": certificate_out(
+                    state, issued.certificate, caller, issued.verification_code
+                ).model_dump(mode="json"),
+            }
+        )
+    return JSONResponse({"results": results})
+
+
+def _failure(index: int, status: int, code: str, detail: str, field: str | None) -> dict[str, Any]:
+    return {"index": index, "status": status, "error": {"code": code, "detail": detail, "field": field}}
+
+
+@router.get("/certificates/{certificate_id}", response_model=CertificateOut)
+def read(certificate_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> CertificateOut:
+    """A certificate, for its issuer, its holder and admins."""
+    return certificate_out(state, _readable(state, session, certificate_id, caller), caller)
+
+
+@router.get(
+    "/certificates/{certificate_id}/file",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def read_file(certificate_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
+    """The sealed PDF."""
+    cert = _readable(state, session, certificate_id, caller)
+    pdf = state.blobs.get(cert.file_sha256)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{cert.serial}-{cert.version:03d}.pdf"'},
+    )
+
+
+@router.post("/certificates/{certificate_id}/status", response_model=CertificateOut)
+def set_status(
+    certificate_id: str, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
+) -> CertificateOut:
+    """Withhold, return, withdraw, cancel, revoke … along the lifecycle table."""
+    if caller.role != "department":
+        # Existence is private to issuer, holder and admins; everyone else may not change status.
+        _readable(state, session, certificate_id, caller)
+        raise Forbidden("only the issuing department changes a certificate's status", code="not_the_issuer")
+    cert = change_status(
+        session,
+        certificate_id=certificate_id,
+        caller_org=caller.org_code,
+        target=body.status,
+        reason=body.reason,
+        actor=caller.actor,
+        today=state.today(),
+    )
+    return certificate_out(state, cert, caller)
+
+
+@router.post("/certificates/{certificate_id}/versions", status_code=201, response_model=CertificateOut)
+def change(
+    certificate_id: str, body: CertificateBody, caller: DepartmentDep, session: SessionDep, state: StateDep
+) -> CertificateOut:
+    """A change (变更): a new version; the old one stops being usable."""
+    old = get_certificate(session, certificate_id)
+    if old.issuer_code != caller.org_code:
+        raise NotFound("no such certificate", code="certificate_not_found")
+    holder = Holder(old.holder_name, old.holder_kind, state.vault.decrypt(old.holder_code_enc))
+    issued = new_version(
+        session,
+        state.certificate_services(session),
+        certificate_id=certificate_id,
+        caller_org=caller.org_code,
+        request=_request(body, old.type_code, holder),
+        actor=caller.actor,
+    )
+    return certificate_out(state, issued.certificate, caller, issued.verification_code)

@@ -1,0 +1,74 @@
+"""The hub's PKI services over HTTP: RFC 3161 timestamps, OCSP (RFC 6960), CRLs, CA certificates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import APIRouter, Request, Response
+
+from hub.deps import StateDep
+from hub.errors import problem
+
+router = APIRouter(prefix="/pki", tags=["pki"])
+
+MAX_REQUEST = 64 * 1024
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    return body[: MAX_REQUEST + 1]
+
+
+@router.post(
+    "/tsa", response_class=Response, responses={200: {"content": {"application/timestamp-reply": {}}}}
+)
+async def timestamp(request: Request, state: StateDep) -> Response:
+    """RFC 3161 timestamp authority (``application/timestamp-query``)."""
+    body = await _body(request)
+    if len(body) > MAX_REQUEST:
+        return problem(413, "payload_too_large", "timestamp requests are small")
+    return Response(state.signing.tsa.respond(body), media_type="application/timestamp-reply")
+
+
+@router.post(
+    "/ocsp", response_class=Response, responses={200: {"content": {"application/ocsp-response": {}}}}
+)
+async def ocsp_post(request: Request, state: StateDep) -> Response:
+    """OCSP responder for seal certificates (``application/ocsp-request``)."""
+    body = await _body(request)
+    if len(body) > MAX_REQUEST:
+        return problem(413, "payload_too_large", "OCSP requests are small")
+    return Response(state.signing.ocsp_response(body), media_type="application/ocsp-response")
+
+
+@router.get("/ocsp/{encoded:path}", response_class=Response)
+def ocsp_get(encoded: str, state: StateDep) -> Response:
+    """OCSP over GET: the DER request base64-encoded in the path."""
+    try:
+        der = base64.b64decode(encoded, validate=False)
+    except (binascii.Error, ValueError):
+        der = b""
+    return Response(state.signing.ocsp_response(der), media_type="application/ocsp-response")
+
+
+@router.get("/crl", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}})
+def crl(state: StateDep) -> Response:
+    """The issuing CA's CRL: revoked seal certificates."""
+    return Response(state.signing.crl(), media_type="application/pkix-crl")
+
+
+@router.get("/crl/root", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}})
+def root_crl(state: StateDep) -> Response:
+    """The root's CRL (covering the issuing CA)."""
+    return Response(state.signing.root_crl(), media_type="application/pkix-crl")
+
+
+@router.get("/ca.crt", response_class=Response)
+def issuing_ca(state: StateDep) -> Response:
+    return Response(state.signing.pki.issuing_cert.dump(), media_type="application/pkix-cert")
+
+
+@router.get("/root.crt", response_class=Response)
+def root_ca(state: StateDep) -> Response:
+    return Response(state.signing.pki.root_cert.dump(), media_type="application/pkix-cert")

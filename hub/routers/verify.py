@@ -1,0 +1,110 @@
+"""Verification (核验) for anyone: a PDF, an identifier + code, a QR payload; and the trust list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel
+
+from catalog.errors import PayloadTooLarge, ValidationFailed
+from certificates.verification import Verification, verify_by_code, verify_pdf
+from hub.deps import SessionDep, StateDep
+
+router = APIRouter(prefix="/api/v1", tags=["verification"])
+
+
+class SignatureOut(BaseModel):
+    intact: bool
+    trusted: bool
+    signed_by: str | None
+    signed_at: datetime | None
+    timestamped: bool
+    level: str | None
+    indication: str
+    sub_indication: str | None
+
+
+class CertificateInfo(BaseModel):
+    id: str
+    status: str
+    type_name: str
+    issuer_name: str
+    issuer_code: str
+    holder_name: str
+    valid_until: str | None
+
+
+class VerificationOut(BaseModel):
+    result: Literal["valid", "invalid", "indeterminate"]
+    signature: SignatureOut | None = None
+    certificate: CertificateInfo | None
+    problems: list[str]
+
+
+def verification_out(v: Verification) -> VerificationOut:
+    sig = None
+    if v.signature is not None:
+        r = v.signature
+        sig = SignatureOut(
+            intact=r.intact,
+            trusted=r.trusted,
+            signed_by=r.signed_by,
+            signed_at=r.signed_at,
+            timestamped=r.timestamped,
+            level=r.level,
+            indication=r.indication.value,
+            sub_indication=r.sub_indication,
+        )
+    cert = None
+    if v.certificate is not None:
+        c = v.certificate
+        cert = CertificateInfo(
+            id=c.id,
+            status=c.status,
+            type_name=c.type_name,
+            issuer_name=c.issuer_name,
+            issuer_code=c.issuer_code,
+            holder_name=c.holder_name,
+            valid_until=c.valid_until.isoformat() if c.valid_until else None,
+        )
+    return VerificationOut(result=v.result, signature=sig, certificate=cert, problems=list(v.problems))
+
+
+@router.post("/verify", response_model=VerificationOut, response_model_exclude_none=False)
+async def verify_upload(
+    file: Annotated[UploadFile, File(description="the PDF to check")], session: SessionDep, state: StateDep
+) -> VerificationOut:
+    """Check an uploaded PDF: its seal, and what the registry says of the certificate."""
+    limit = state.settings.limits.max_pdf_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
+    if not data:
+        raise ValidationFailed("the file is empty", field="file")
+    from starlette.concurrency import run_in_threadpool
+
+    def work() -> Verification:
+        report = state.signing.validate(data)
+        return verify_pdf(session, data, report, state.today())
+
+    return verification_out(await run_in_threadpool(work))
+
+
+@router.get("/verify/{certificate_id}", response_model=VerificationOut)
+def verify_identifier(
+    certificate_id: str,
+    session: SessionDep,
+    state: StateDep,
+    code: Annotated[str, Query(min_length=1, max_length=64, description="the verification code (核验码)")],
+) -> VerificationOut:
+    """Identifier + verification code. A wrong code is a 404, like an unknown identifier."""
+    out = verification_out(verify_by_code(session, certificate_id, code, state.today()))
+    return out.model_copy(update={"signature": None})
+
+
+@router.get("/trust")
+def trust(session: SessionDep, state: StateDep) -> dict[str, Any]:
+    """The published trust list: roots, intermediates, seal certificates and QR keys."""
+    return state.signing.trust_list(session)

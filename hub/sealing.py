@@ -1,0 +1,291 @@
+"""Wiring the signing library into the hub: the PKI, the key store, department seals, the sealer,
+and the revocation state the OCSP responder and CRLs publish (kept in the ``seals`` table)."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.errors import NotFound
+from catalog.models import Organization
+from certificates.models import Seal
+from certificates.service import SealedPdf
+from hub.settings import Settings
+from signing.crl import RevocationInfo, RevokedCertificate, build_crl
+from signing.filekeys import FileKeyStore
+from signing.keystore import KeyStore
+from signing.ocsp import CertStatus, respond
+from signing.pades import PkiRevocationProvider, Sealer, SealIdentity
+from signing.pki import HubPKI
+from signing.tsa import LocalTimeStamper, TimestampAuthority
+from signing.validation import SignatureReport, validate_pdf
+
+# The session of the request being served, so revocation look-ups see its uncommitted seals.
+_current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "seal_session", default=None
+)
+
+
+def _pem(cert: asn1_x509.Certificate) -> str:
+    return asn1_pem.armor("CERTIFICATE", cert.dump()).decode()
+
+
+class HubSigning:
+    """Built once per process: keys loaded once, seals cached, nothing re-parsed per document."""
+
+    def __init__(self, settings: Settings, master_key: bytes, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.pki = HubPKI.open_or_create(
+            settings.pki_directory,
+            master_key,
+            org_name=settings.signing.ca_name,
+            base_url=settings.public_url,
+        )
+        self.keystore = self._keystore(settings, master_key)
+        self.tsa = TimestampAuthority(self.pki.tsa_cert, self.pki.tsa_key, self.pki.chain)
+        if settings.signing.tsa_url:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            timestamper = HTTPTimeStamper(settings.signing.tsa_url, timeout=5)
+        else:
+            timestamper = LocalTimeStamper(self.tsa)
+        self.revocation = PkiRevocationProvider(self.pki, self.status_of)
+        self.sealer = Sealer(
+            self.pki,
+            self.keystore,
+            timestamper=timestamper,
+            level=settings.signing.level,
+            revocation=self.revocation,
+        )
+        self._identities: dict[str, SealIdentity] = {}
+        self._crl: tuple[datetime, bytes] | None = None
+        self._root_crl: tuple[datetime, bytes] | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _keystore(settings: Settings, master_key: bytes) -> KeyStore:
+        if settings.signing.keystore == "pkcs11":
+            from signing.pkcs11 import PKCS11KeyStore
+
+            return PKCS11KeyStore(
+                settings.signing.pkcs11_library,
+                settings.signing.pkcs11_token,
+                settings.signing.pkcs11_pin.get_secret_value(),
+            )
+        return FileKeyStore(settings.pki_directory / "seal-keys", master_key)
+
+    @contextmanager
+    def using(self, session: Session) -> Iterator[None]:
+        token = _current_session.set(session)
+        try:
+            yield
+        finally:
+            _current_session.reset(token)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        current = _current_session.get()
+        if current is not None:
+            yield current
+            return
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    # -- seals -------------------------------------------------------------------------------------
+
+    def ensure_seal(self, session: Session, org_code: str, org_name: str) -> Seal:
+        """The department's current seal, created (key + certificate) if it has none."""
+        seal = self.current_seal(session, org_code)
+        if seal is not None:
+            return seal
+        label = f"seal-{org_code}"
+        public_key = self.keystore.ensure_key(label)
+        cert = self.pki.issue_seal_certificate(public_key, org_name, org_code)
+        seal = Seal(
+            org_code=org_code,
+            key_label=label,
+            serial_number=str(cert.serial_number),
+            certificate_pem=_pem(cert),
+        )
+        session.add(seal)
+        session.flush()
+        return seal
+
+    @staticmethod
+    def current_seal(session: Session, org_code: str) -> Seal | None:
+        return session.scalar(
+            select(Seal)
+            .where(Seal.org_code == org_code, Seal.revoked_at.is_(None))
+            .order_by(Seal.id.desc())
+            .limit(1)
+        )
+
+    def revoke_seal(self, session: Session, org_code: str, reason: str = "key_compromise") -> Seal:
+        seal = self.current_seal(session, org_code)
+        if seal is None:
+            raise NotFound(f"organization {org_code} has no active seal", code="seal_not_found")
+        seal.revoked_at = datetime.now(UTC)
+        seal.revocation_reason = reason
+        with self._lock:
+            self._identities.pop(org_code, None)
+            self._crl = None
+        session.flush()
+        return seal
+
+    def identity(self, session: Session, org_code: str) -> SealIdentity:
+        with self._lock:
+            cached = self._identities.get(org_code)
+        seal = self.current_seal(session, org_code)
+        if seal is None:
+            raise NotFound(f"organization {org_code} has no seal", code="seal_not_found")
+        if (
+            cached is not None
+            and cached.label == seal.key_label
+            and str(cached.cert.serial_number) == seal.serial_number
+        ):
+            return cached
+        _, _, der = asn1_pem.unarmor(seal.certificate_pem.encode())
+        cert = asn1_x509.Certificate.load(der)
+        org_name = cert.subject.native.get("organization_name", org_code)
+        identity = SealIdentity(label=seal.key_label, cert=cert, org_name=str(org_name), uscc=org_code)
+        with self._lock:
+            self._identities[org_code] = identity
+        return identity
+
+    def seal_revocation(self, cert: asn1_x509.Certificate) -> RevocationInfo | None:
+        """What the registry knows of a seal certificate's revocation (for validation)."""
+        status = self.status_of(int(cert.serial_number))
+        return status if isinstance(status, RevocationInfo) else None
+
+    def validate(self, pdf: bytes) -> SignatureReport:
+        """The seal's report for a PDF, against the hub's own trust anchors, offline."""
+        return validate_pdf(
+            pdf,
+            [self.pki.root_cert],
+            intermediates=[self.pki.issuing_cert],
+            revocation_lookup=self.seal_revocation,
+        )
+
+    def trust_list(self, session: Session) -> dict[str, Any]:
+        """``GET /api/v1/trust``: what an offline verifier needs."""
+        seals = []
+        for seal in session.scalars(select(Seal).where(Seal.revoked_at.is_(None)).order_by(Seal.id)):
+            org = session.get(Organization, seal.org_code)
+            seals.append(
+                {
+                    "org": seal.org_code,
+                    "name": org.name if org else seal.org_code,
+                    "certificate": seal.certificate_pem,
+                }
+            )
+        return {
+            "roots": [_pem(self.pki.root_cert)],
+            "intermediates": [_pem(self.pki.issuing_cert)]
+            if self.pki.issuing_cert.dump() != self.pki.root_cert.dump()
+            else [],
+            "seals": seals,
+            "qr_keys": [self.qr_key_entry()],
+        }
+
+    def qr_text(self, draft: Any) -> str:  # TEMPORARY until signing.qr lands
+        return draft.identifier
+
+    def qr_key_entry(self) -> dict[str, Any]:  # TEMPORARY
+        return {"kid": self.pki.qr_key.kid, "alg": "ES256", "jwk": {}}
+
+    def sealing_for(self, session: Session) -> RequestSealing:
+        return RequestSealing(self, session)
+
+    # -- revocation state (OCSP, CRL) --------------------------------------------------------------
+
+    def status_of(self, serial: int) -> CertStatus:
+        """OCSP status of a certificate the issuing CA issued: seals from the table; the hub's own
+        TSA and OCSP responder certificates are good; anything else is unknown."""
+        if serial in (self.pki.tsa_cert.serial_number, self.pki.ocsp_cert.serial_number):
+            return None
+        with self._session() as session:
+            seal = session.scalar(select(Seal).where(Seal.serial_number == str(serial)))
+        if seal is None:
+            return "unknown"
+        if seal.revoked_at is not None:
+            return RevocationInfo(seal.revoked_at, seal.revocation_reason)
+        return None
+
+    def ocsp_response(self, request_der: bytes) -> bytes:
+        return respond(
+            request_der,
+            self.status_of,
+            responder_cert=self.pki.ocsp_cert,
+            responder_key=self.pki.ocsp_key,
+            ca_cert=self.pki.issuing_cert,
+            now=datetime.now(UTC),
+        )
+
+    def crl(self) -> bytes:
+        """The issuing CA's CRL (revoked seals), rebuilt at most once a minute or on revocation."""
+        now = datetime.now(UTC)
+        with self._lock:
+            if self._crl is not None and now - self._crl[0] < timedelta(minutes=1):
+                return self._crl[1]
+        with self._session() as session:
+            revoked = [
+                RevokedCertificate(int(s.serial_number), RevocationInfo(s.revoked_at, s.revocation_reason))
+                for s in session.scalars(select(Seal).where(Seal.revoked_at.is_not(None)))
+                if s.revoked_at is not None
+            ]
+        der = build_crl(
+            self.pki.issuing_cert,
+            self.pki.issuing_key,
+            revoked,
+            this_update=now,
+            next_update=now + timedelta(days=1),
+        )
+        with self._lock:
+            self._crl = (now, der)
+        return der
+
+    def root_crl(self) -> bytes:
+        """The root's CRL: the hub's root revokes nothing but could (the issuing CA)."""
+        now = datetime.now(UTC)
+        with self._lock:
+            if self._root_crl is not None and now - self._root_crl[0] < timedelta(days=1):
+                return self._root_crl[1]
+        if self.pki.root_key is None:
+            raise NotFound("the root CRL is published by the imported CA's owner", code="not_found")
+        der = build_crl(
+            self.pki.root_cert, self.pki.root_key, [], this_update=now, next_update=now + timedelta(days=30)
+        )
+        with self._lock:
+            self._root_crl = (now, der)
+        return der
+
+
+class RequestSealing:
+    """``certificates.service.Sealing`` for one request: seals with the issuer's current seal."""
+
+    def __init__(self, signing: HubSigning, session: Session) -> None:
+        self.signing, self.session = signing, session
+
+    def seal(
+        self, pdf: bytes, *, issuer_code: str, seal_box: tuple[float, float, float, float] | None
+    ) -> SealedPdf:
+        identity = self.signing.identity(self.session, issuer_code)
+        kwargs = {}
+        if seal_box is not None:
+            kwargs["box"] = tuple(round(v) for v in seal_box)
+        with self.signing.using(self.session):
+            result = self.signing.sealer.seal(pdf, identity, **kwargs)  # type: ignore[arg-type]
+        return SealedPdf(pdf=result.pdf, level=result.level)

@@ -1,0 +1,342 @@
+"""Certificates over HTTP: issuance, idempotency, batch, reads, lifecycle, versions.
+
+Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certificates.identifiers import parse
+from certificates.models import Certificate, CertificateEvent
+from hub.state import HubState
+from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_ric, new_uscc
+
+
+@dataclass
+class World:
+    dept: str
+    dept_token: str
+    other_dept_token: str
+    portal_token: str
+    admin_token: str
+    type_code: str
+    person_type: str
+
+
+@pytest.fixture
+def world(hub_state: HubState, session: Session) -> World:
+    dept = add_org(hub_state, session, name="示范市市场监督管理局")
+    other = add_org(hub_state, session)
+    portal = add_org(hub_state, session, kind="portal")
+    type_code = add_certificate_type(session, definer=dept, issuers=[dept])
+    person_type = add_certificate_type(
+        session,
+        definer=dept,
+        issuers=[dept],
+        holder_kind="111",
+        name="结婚证",
+        fields=[{"name": "spouse", "label": "配偶姓名", "type": "string", "required": True}],
+    )
+    session.commit()
+    return World(
+        dept=dept,
+        dept_token=client_token(hub_state, session, org=dept),
+        other_dept_token=client_token(hub_state, session, org=other),
+        portal_token=client_token(hub_state, session, org=portal),
+        admin_token=client_token(hub_state, session, admin=True),
+        type_code=type_code,
+        person_type=person_type,
+    )
+
+
+def _issue(client: TestClient, world: World, **over: object) -> dict[str, object]:
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000"), **over),
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_issue_returns_identifier_and_sealed_file(
+    client: TestClient, world: World, hub_state: HubState
+) -> None:
+    cert = _issue(client, world)
+    ident = parse(str(cert["id"]))
+    assert (ident.type_code, ident.issuer_code, ident.version) == (world.type_code, world.dept, 1)
+    assert cert["version"] == "001" and cert["status"] == "01"
+    assert len(str(cert["verification_code"])) >= 8
+    r = client.get(f"/api/v1/certificates/{cert['id']}/file", headers=bearer(world.dept_token))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    import hashlib
+
+    assert hashlib.sha256(r.content).hexdigest() == cert["sha256"]
+    reader = PdfReader(io.BytesIO(r.content))
+    assert len(reader.pages) == 1
+    assert reader.get_fields() and any(f.get("/FT") == "/Sig" for f in reader.get_fields().values())
+
+
+def test_same_external_id_same_content_is_200_and_same_certificate(client: TestClient, world: World) -> None:
+    body = issue_body(world.type_code, new_uscc("91310000"), external_id="same-1")
+    first = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token))
+    again = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token))
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["verification_code"] == first.json()["verification_code"]
+
+
+def test_same_external_id_other_content_is_409(client: TestClient, world: World) -> None:
+    holder = new_uscc("91310000")
+    client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, holder, external_id="x-2"),
+        headers=bearer(world.dept_token),
+    )
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, holder, external_id="x-2", area_code="310102"),
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "external_id_conflict"
+
+
+def test_type_the_caller_may_not_issue_is_403(client: TestClient, world: World) -> None:
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000")),
+        headers=bearer(world.other_dept_token),
+    )
+    assert r.status_code == 403
+
+
+def test_portal_cannot_issue(client: TestClient, world: World) -> None:
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000")),
+        headers=bearer(world.portal_token),
+    )
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"holder": {"name": "某公司", "kind": "001", "code": "91310000MA1FL0000X"}}, "holder.code"),
+        ({"holder": {"name": "张三", "kind": "111", "code": "110101199003074514"}}, "holder.kind"),
+        ({"data": {"capital": 5}}, "data.company_name"),
+        ({"data": {"company_name": "甲", "capital": "many"}}, "data.capital"),
+        ({"data": {"company_name": "甲", "established": "2020-13-01"}}, "data.established"),
+        ({"data": {"company_name": "甲", "chain": "yes"}}, "data.chain"),
+        ({"data": {"company_name": "甲", "colour": "red"}}, "data.colour"),
+        ({"valid_until": "2020-01-01"}, "valid_until"),
+        ({"valid_from": "2025-01-01"}, "valid_from"),
+        ({"area_code": "31010"}, "area_code"),
+        ({"issued_on": "not-a-date"}, "issued_on"),
+        ({"serial": "abc"}, "serial"),
+        ({"type_code": "11310000MB0000001C999"}, "type_code"),
+        ({"file": "%%%not base64"}, "file"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_bad_issuance_is_422_naming_the_field(
+    client: TestClient, world: World, session: Session, change: dict[str, object], field: str
+) -> None:
+    before = session.scalar(select(func.count()).select_from(Certificate))
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000"), **change),
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == field
+    assert session.scalar(select(func.count()).select_from(Certificate)) == before
+
+
+def test_person_holder_code_is_masked_for_others_and_plain_for_holder(
+    client: TestClient, world: World, hub_state: HubState
+) -> None:
+    code = new_ric()
+    body = issue_body(
+        world.person_type, code, holder={"name": "张三", "kind": "111", "code": code}, data={"spouse": "李四"}
+    )
+    cert = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token)).json()
+    assert cert["holder"]["code"] == code  # the issuer sees it
+    admin_view = client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(world.admin_token)).json()
+    assert admin_view["holder"]["code"] == code[:4] + "*" * 10 + code[-4:]
+    assert admin_view["verification_code"] is None
+    assert hub_state.dev_idp is not None
+    holder_token = hub_state.dev_idp.token("111", code, "张三")
+    mine = client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(holder_token)).json()
+    assert mine["holder"]["code"] == code and mine["verification_code"] == cert["verification_code"]
+
+
+def test_identity_number_is_not_stored_in_clear(client: TestClient, world: World, session: Session) -> None:
+    code = new_ric()
+    body = issue_body(
+        world.person_type, code, holder={"name": "张三", "kind": "111", "code": code}, data={"spouse": "李四"}
+    )
+    cert = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token)).json()
+    row = session.get(Certificate, cert["id"])
+    assert row is not None
+    stored = repr([getattr(row, c.key) for c in Certificate.__table__.columns])
+    assert code not in stored and code.encode() not in row.holder_code_enc
+
+
+def test_others_get_404(client: TestClient, world: World, hub_state: HubState) -> None:
+    cert = _issue(client, world)
+    for token in (world.other_dept_token, world.portal_token):
+        assert client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(token)).status_code == 404
+        assert client.get(f"/api/v1/certificates/{cert['id']}/file", headers=bearer(token)).status_code == 404
+    assert hub_state.dev_idp is not None
+    stranger = hub_state.dev_idp.token("111", new_ric(), "王五")
+    assert client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(stranger)).status_code == 404
+    assert client.get("/api/v1/certificates/not-an-id", headers=bearer(world.admin_token)).status_code == 404
+
+
+def test_lifecycle_transitions_and_events(client: TestClient, world: World, session: Session) -> None:
+    cert = _issue(client, world)
+    url = f"/api/v1/certificates/{cert['id']}/status"
+    h = bearer(world.dept_token)
+    assert client.post(url, json={"status": "02", "reason": "检查整改"}, headers=h).json()["status"] == "02"
+    assert client.post(url, json={"status": "01", "reason": "整改完成"}, headers=h).json()["status"] == "01"
+    assert client.post(url, json={"status": "07", "reason": "违法经营"}, headers=h).json()["status"] == "07"
+    r = client.post(url, json={"status": "01"}, headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
+    events = session.scalars(
+        select(CertificateEvent)
+        .where(CertificateEvent.certificate_id == cert["id"])
+        .order_by(CertificateEvent.id)
+    ).all()
+    assert [(e.action, e.from_status, e.to_status) for e in events] == [
+        ("issue", None, "01"),
+        ("withhold", "01", "02"),
+        ("return", "02", "01"),
+        ("revoke", "01", "07"),
+    ]
+    assert events[1].reason == "检查整改" and events[1].actor.startswith("client:")
+
+
+def test_only_the_issuer_changes_status(client: TestClient, world: World) -> None:
+    cert = _issue(client, world)
+    url = f"/api/v1/certificates/{cert['id']}/status"
+    assert client.post(url, json={"status": "02"}, headers=bearer(world.other_dept_token)).status_code == 403
+    assert client.post(url, json={"status": "02"}, headers=bearer(world.admin_token)).status_code == 403
+    assert client.post(url, json={"status": "42"}, headers=bearer(world.dept_token)).status_code == 422
+
+
+def test_new_version_supersedes_the_old(client: TestClient, world: World) -> None:
+    cert = _issue(client, world)
+    body = {k: v for k, v in issue_body(world.type_code, "x").items() if k not in ("type_code", "holder")}
+    body["data"] = {"company_name": "示范餐饮（集团）有限公司"}
+    r = client.post(
+        f"/api/v1/certificates/{cert['id']}/versions", json=body, headers=bearer(world.dept_token)
+    )
+    assert r.status_code == 201, r.text
+    new = r.json()
+    old_id, new_id = parse(str(cert["id"])), parse(new["id"])
+    assert (new_id.type_code, new_id.issuer_code, new_id.serial) == (
+        old_id.type_code,
+        old_id.issuer_code,
+        old_id.serial,
+    )
+    assert new["version"] == "002" and new["predecessor"] == cert["id"]
+    assert new_id.check == parse(new["id"]).check
+    old = client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(world.dept_token)).json()
+    assert old["successor"] == new["id"]
+    again = client.post(
+        f"/api/v1/certificates/{cert['id']}/versions", json=body, headers=bearer(world.dept_token)
+    )
+    assert again.status_code == 409
+
+
+def test_expired_reads_as_05_at_once(client: TestClient, world: World, hub_state: HubState) -> None:
+    from datetime import UTC, datetime
+
+    cert = _issue(client, world, valid_until="2026-01-01")
+    hub_state.clock = lambda: datetime(2026, 6, 1, tzinfo=UTC)
+    try:
+        assert (
+            client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(world.dept_token)).json()[
+                "status"
+            ]
+            == "05"
+        )
+    finally:
+        hub_state.clock = lambda: datetime.now(UTC)
+
+
+def test_expire_command_records_the_expiry(
+    session: Session, hub_state: HubState, client: TestClient, world: World
+) -> None:
+    from datetime import date
+
+    from certificates.service import expire_due
+
+    cert = _issue(client, world, valid_until="2026-01-01")
+    assert expire_due(session, today=date(2026, 6, 1)) >= 1
+    row = session.get(Certificate, cert["id"])
+    assert row is not None and row.status == "05"
+    last = session.scalars(
+        select(CertificateEvent)
+        .where(CertificateEvent.certificate_id == cert["id"])
+        .order_by(CertificateEvent.id.desc())
+    ).first()
+    assert last is not None and (last.action, last.to_status) == ("expire", "05")
+
+
+def test_batch_bad_item_fails_alone(client: TestClient, world: World, session: Session) -> None:
+    good = [issue_body(world.type_code, new_uscc("91310000")) for _ in range(3)]
+    bad = issue_body(world.type_code, new_uscc("91310000"), area_code="x")
+    r = client.post(
+        "/api/v1/certificates/batch",
+        json={"items": [good[0], bad, good[1], {"nonsense": 1}, good[2]]},
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == [201, 422, 201, 422, 201]
+    assert results[1]["error"]["field"] == "area_code"
+    ids = [x["certificate"]["id"] for x in results if "certificate" in x]
+    assert len(set(ids)) == 3
+    for cid in ids:
+        assert session.get(Certificate, cid) is not None
+
+
+def test_batch_limit(client: TestClient, world: World, hub_state: HubState) -> None:
+    limit = hub_state.settings.limits.max_batch_items
+    r = client.post(
+        "/api/v1/certificates/batch", json={"items": [{}] * (limit + 1)}, headers=bearer(world.dept_token)
+    )
+    assert r.status_code == 422 and r.json()["field"] == "items"
+
+
+def test_uploaded_pdf_is_sealed_and_kept(client: TestClient, world: World) -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    c.drawString(100, 700, "department's own certificate")
+    c.save()
+    cert = _issue(client, world, file=base64.b64encode(buf.getvalue()).decode())
+    pdf = client.get(f"/api/v1/certificates/{cert['id']}/file", headers=bearer(world.dept_token)).content
+    assert pdf.startswith(buf.getvalue()[:8]) and len(pdf) > len(buf.getvalue())
+
+
+def test_garbage_upload_is_422(client: TestClient, world: World) -> None:
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000"), file=base64.b64encode(b"not a pdf").decode()),
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 422 and r.json()["field"] == "file"
