@@ -134,7 +134,6 @@ def _command(binary: str, data_dir: Path, config: Path) -> tuple[list[str], int]
         f"-admin.port.grpc={admin_grpc}",
         f"-admin.dataDir={data_dir / 'admin'}",
         f"-metricsPort={metrics}",
-        "-volume.max=4",
         "-master.volumeSizeLimitMB=64",
     ]
     return command, s3
