@@ -51,15 +51,15 @@ class CertificateIdentifier:
                 "type code must be an 18-character USCC followed by 3 digits", field="id", code="invalid_id"
             )
         if not _ISSUER_CODE.fullmatch(self.issuer_code):
-            raise ValidationFailed(
-                "issuer code must be an 18-character USCC", field="id", code="invalid_id"
-            )
+            raise ValidationFailed("issuer code must be an 18-character USCC", field="id", code="invalid_id")
         if not _SERIAL.fullmatch(self.serial):
             raise ValidationFailed(
                 "serial must be 7 to 32 digits or capital letters", field="id", code="invalid_id"
             )
-        if isinstance(self.version, bool) or not isinstance(self.version, int) or not (
-            1 <= self.version <= MAX_VERSION
+        if (
+            isinstance(self.version, bool)
+            or not isinstance(self.version, int)
+            or not (1 <= self.version <= MAX_VERSION)
         ):
             raise ValidationFailed("version must be between 1 and 999", field="id", code="invalid_id")
 

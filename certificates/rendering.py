@@ -147,6 +147,9 @@ def _fit(rows: list[tuple[str, str]], font: str) -> tuple[float, list[tuple[list
 _TOKEN = re.compile(r"\n|[ \t]+|[0-9A-Za-z\u00C0-\u024F.,;:!?%()'\"/@&+_-]+|.", re.DOTALL)
 
 
+_NO_LINE_START = set("，。、；：！？）》」』】〕’”%,.;:!?)]}")
+
+
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Lines of ``text`` no wider than ``width``: Chinese breaks between any two characters, Latin words
     and numbers stay whole unless a single one is wider than the line."""
@@ -163,9 +166,13 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
         if pdfmetrics.stringWidth(candidate, font, size) <= width:
             line = candidate
             continue
+        carried = ""
+        if piece in _NO_LINE_START and len(line) > 1:
+            # 避头: closing punctuation never starts a line; the character before it comes along.
+            line, carried = line[:-1], line[-1]
         if line.strip():
             lines.append(line.rstrip())
-        line = "" if piece.isspace() else piece
+        line = "" if piece.isspace() else carried + piece
         while pdfmetrics.stringWidth(line, font, size) > width:  # a word longer than the line
             cut = len(line) - 1
             while cut > 1 and pdfmetrics.stringWidth(line[:cut], font, size) > width:

@@ -26,9 +26,7 @@ def test_published_check_characters_are_recomputed(text: str) -> None:
 
 def test_parse_exposes_segments() -> None:
     identifier = parse(PUBLISHED[2])
-    assert identifier == CertificateIdentifier(
-        "11100000000013338W009", "11330105002500287C", "2025052201", 2
-    )
+    assert identifier == CertificateIdentifier("11100000000013338W009", "11330105002500287C", "2025052201", 2)
 
 
 def test_next_version_increments_version_and_recomputes_check() -> None:

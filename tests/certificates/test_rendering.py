@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from catalog.errors import ValidationFailed
 from certificates import fonts
-from certificates.rendering import QR_BOX, QR_MASK, SEAL_BOX, CertificateFace, render
+from certificates.rendering import QR_BOX, QR_MASK, SEAL_BOX, CertificateFace, render, wrap
 
 IDENTIFIER = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 QR_TEXT = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IDOEZIA-6IMXFQB6L1HB0R:4SHE3*4B3Z5DSB+4E"
@@ -173,6 +173,15 @@ def test_latin_words_are_not_broken_when_wrapping() -> None:
     text = pdftotext(render(dataclasses.replace(FACE, fields=[("备注", remark)])).pdf)
     words = set(text.split())
     assert {"consectetur", "adipiscing", "eiusmod", "incididunt"} <= words
+
+
+def test_closing_punctuation_never_starts_a_line() -> None:
+    font = fonts.face_font()
+    text = "一二三四五六七八九，十一二三四五六七八九。"
+    for width in range(40, 200, 3):
+        lines = wrap(text, font, 12, width)
+        assert "".join(lines) == text
+        assert not any(line[0] in "，。" for line in lines), lines
 
 
 def test_a_face_too_long_for_one_page_is_refused() -> None:
