@@ -220,6 +220,8 @@ class Sealer:
         self._timestamper = _GuardedTimeStamper(timestamper) if timestamper is not None else None
         self._tst_size: int | None = None
         self._signers: dict[tuple[str, bytes], Signer] = {}
+        # The root is the validator's trust anchor, so embedding it only costs bytes and CPU.
+        self._embedded_chain = [c for c in pki.chain if c.dump() != pki.root_cert.dump()] or pki.chain
         self._lock = threading.Lock()
 
     # -- sealing -------------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ class Sealer:
         key = (seal.label, seal.cert.sha256)
         signer = self._signers.get(key)
         if signer is None:
-            signer = self.keystore.signer(seal.label, seal.cert, self.pki.chain)
+            signer = self.keystore.signer(seal.label, seal.cert, self._embedded_chain)
             with self._lock:
                 if len(self._signers) > 4096:
                     self._signers.clear()
@@ -338,7 +340,7 @@ class Sealer:
         return signer
 
     async def _bytes_reserved(self, signer: Signer, timestamper: TimeStamper | None) -> int:
-        certs = [signer.signing_cert, *self.pki.chain]
+        certs = [signer.signing_cert, *self._embedded_chain]
         der = sum(len(c.dump()) for c in certs if c is not None) + _SIZE_MARGIN
         if timestamper is not None:
             if self._tst_size is None:
