@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from hub import errors
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware
-from hub.routers import catalog, certificates, ops, organizations, pki
+from hub.routers import catalog, certificates, ops, organizations, pki, verify
 from hub.settings import Settings
 from hub.state import HubState, build_state
 
@@ -35,7 +35,14 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (ops.router, organizations.router, catalog.router, certificates.router, pki.router):
+    for router in (
+        ops.router,
+        organizations.router,
+        catalog.router,
+        certificates.router,
+        verify.router,
+        pki.router,
+    ):
         app.include_router(router)
 
     limits = (state.settings if state else settings or Settings()).limits

@@ -13,8 +13,22 @@ from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, seals_app, signatures_app, storage_app, verify
 from hub.settings import Settings
 
-app = typer.Typer(help="The hub: electronic certificates, catalog and data sharing.", no_args_is_help=True)
+app = typer.Typer(
+    help="The hub: electronic certificates, catalog and data sharing.",
+    no_args_is_help=True,
+    # Tracebacks with local variables could print tokens, keys or identity numbers.
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.callback()
+def _configure() -> None:
+    from hub.observability import configure_logging
+
+    configure_logging(Settings().log_level)
+
+
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients.", no_args_is_help=True)
 dev_app = typer.Typer(help="Development helpers.", no_args_is_help=True)

@@ -46,7 +46,7 @@ DISTRICTS = [
     ("310104", "徐汇区"),
     ("310105", "长宁区"),
     ("310106", "静安区"),
-    ("310115", "浦东新区"),
+    ("310107", "普陀区"),
 ]
 
 
@@ -77,9 +77,14 @@ def _value(f: dict[str, Any], holder: Holder, rng: random.Random, issued: date) 
         return rng.choice([50, 100, 200, 500, 1000])
     if kind == "boolean":
         return rng.random() < 0.5
+    label = str(f.get("label", ""))
+    if name in ("uscc", "id_number", "holder_code") or "信用代码" in label or "身份号码" in label:
+        return holder.code
     if "name" in name and ("company" in name or "holder" in name or name == "name"):
         return holder.name
-    if "address" in name or "地址" in str(f.get("label", "")):
+    if "representative" in name or "负责人" in label or "姓名" in label:
+        return rng.choice(SURNAMES) + rng.choice(GIVEN)
+    if "address" in name or "地址" in label or "住所" in label:
         return f"示范市{rng.choice(DISTRICTS)[1]}示范路{rng.randrange(1, 999)}号"
     return f"{f.get('label', name)}（演示）"
 
@@ -113,9 +118,7 @@ def issue_demo_certificates(
         holder = pool[rng.randrange(len(pool))]
         issued_on = date(2025, 11, 25) - timedelta(days=rng.randrange(0, 900))
         years = ctype.definition.get("validity_years")
-        valid_until = (
-            issued_on.replace(year=issued_on.year + int(years)) - timedelta(days=1) if years else None
-        )
+        valid_until = issued_on + timedelta(days=365 * int(years) - 1) if years else None
         data = {f["name"]: _value(f, holder, rng, issued_on) for f in ctype.definition.get("fields", [])}
         request = IssuanceRequest(
             type_code=ctype.code,

@@ -43,6 +43,8 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True
+    # pyHanko warns on every B-LT seal that fetching is off: the hub supplies OCSP/CRL itself, on purpose.
+    logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 
 
 class Metrics:

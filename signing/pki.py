@@ -101,6 +101,15 @@ def _kid(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(spki).digest()[:8]).rstrip(b"=").decode()
 
 
+def fit_name(name: str, limit: int = 64) -> str:
+    """``name`` cut to the X.520 upper bound of 64 (cryptography counts UTF-8 bytes: ~21 Chinese
+    characters); the full name stays in the hub's registry."""
+    data = name.encode()
+    if len(data) <= limit:
+        return name
+    return data[:limit].decode(errors="ignore")
+
+
 def _name(org_name: str, common_name: str) -> x509.Name:
     return x509.Name(
         [
@@ -292,10 +301,10 @@ class HubPKI:
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, fit_name(org_name)),
                 x509.NameAttribute(ORGANIZATION_IDENTIFIER, uscc),
                 x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc),
-                x509.NameAttribute(NameOID.COMMON_NAME, org_name),
+                x509.NameAttribute(NameOID.COMMON_NAME, fit_name(org_name)),
             ]
         )
         pub = serialization.load_der_public_key(public_key.dump())
