@@ -15,7 +15,9 @@ def prepare(settings: Settings) -> HubState:
     """A ready state: schema at head and every key the hub needs in place."""
     state = build_state(settings)
     migrate.upgrade(state.engine)
-    ensure_bucket = getattr(state.blobs, "ensure_bucket", None)
-    if ensure_bucket is not None:
-        ensure_bucket()
+    # Create the blob store's bucket or root directory, so readiness holds on a fresh deployment.
+    for name in ("ensure_bucket", "ensure_root"):
+        ensure = getattr(state.blobs, name, None)
+        if ensure is not None:
+            ensure()
     return state

@@ -20,6 +20,7 @@ from catalog.errors import (
     Unavailable,
     ValidationFailed,
 )
+from certificates.blobstore import BlobCorrupted
 
 log = logging.getLogger("hub.errors")
 
@@ -27,6 +28,8 @@ PROBLEM_JSON = "application/problem+json"
 
 # Domain error class -> HTTP status. The most specific class listed wins (checked in MRO order).
 STATUS_BY_ERROR: dict[type[Exception], int] = {
+    # A stored file whose bytes no longer match their hash: our fault, never the caller's.
+    BlobCorrupted: 500,
     ValidationFailed: 422,
     NotFound: 404,
     Conflict: 409,
