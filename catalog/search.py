@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
-from sqlalchemy import delete, func, literal_column, select, text
+from sqlalchemy import ColumnElement, delete, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from catalog.models import SearchDocument
@@ -290,7 +290,7 @@ class EmbeddedSearchIndex:
             literal_column("'simple'"), d.name_grams.concat(literal_column("' '")).concat(d.body_grams)
         )
         name_vector = func.to_tsvector(literal_column("'simple'"), d.name_grams)
-        conditions = [document.op("@@")(query)]
+        conditions: list[ColumnElement[bool]] = [document.op("@@")(query)]
         if kind:
             conditions.append(d.kind == kind)
         total = self.session.execute(select(func.count()).select_from(d).where(*conditions)).scalar_one()

@@ -120,7 +120,7 @@ class DatabaseLookup:
 class _Kind(Generic[M]):
     name: str  # the search kind, as in the API: certificate-type, data-resource, ...
     label: str  # for messages: "certificate type"
-    table: type[Row]
+    table: Any  # one of the Row tables (a Union does not type-check as a constructor)
     model: type[M]
     code_field: str  # the URL parameter, for 422 messages
     columns: Callable[[M], dict[str, Any]]

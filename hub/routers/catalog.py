@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from catalog import service
-from catalog.models import Item
+from catalog.models import Item, Organization
 from catalog.questionnaire import evaluate
 from catalog.schemas import (
     CertificateTypeIn,
@@ -332,17 +332,15 @@ def put_organization(
     code: str, body: OrganizationPut, state: StateDep, session: WriterDep, response: Response
 ) -> Any:
     """Register or update an organization by its 统一社会信用代码 (a department gets its seal). Admin only."""
-    from catalog.models import Organization
-
     created = session.get(Organization, code) is None
     org = register_organization(state, session, code=code, name=body.name, kind=body.kind, demo=body.demo)
     response.status_code = 201 if created else 200
-    return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)  # type: ignore[arg-type]
+    return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)
 
 
 def search_index(state: StateDep, session: SessionDep) -> SearchIndex:
     """The configured external index, else the embedded one in this request's database session."""
-    return state.search if state.search is not None else EmbeddedSearchIndex(session)  # type: ignore[no-any-return]
+    return state.search if state.search is not None else EmbeddedSearchIndex(session)
 
 
 @router.get("/search", response_model=SearchOut)
