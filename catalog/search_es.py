@@ -67,10 +67,12 @@ class ElasticsearchSearchIndex:
     # -- helpers ---------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from elasticsearch import ApiError, TransportError
+        from elasticsearch import ApiError, NotFoundError, TransportError
 
         try:
             return fn(*args, **kwargs)
+        except NotFoundError:
+            raise
         except TransportError as exc:
             raise Unavailable(f"search backend unreachable during {what} ({type(exc).__name__})") from None
         except ApiError as exc:
@@ -115,9 +117,11 @@ class ElasticsearchSearchIndex:
         from elasticsearch import NotFoundError
 
         try:
-            self.client.delete(index=self.name, id=self._id(kind, code), refresh="wait_for")
+            self._call(
+                "delete", self.client.delete, index=self.name, id=self._id(kind, code), refresh="wait_for"
+            )
         except NotFoundError:
-            pass
+            pass  # already absent (or no index yet)
 
     def rebuild(self, docs: Iterable[SearchDoc]) -> None:
         self._call("delete index", self.client.indices.delete, index=self.name, ignore_unavailable=True)
