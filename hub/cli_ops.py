@@ -101,7 +101,9 @@ def verify(file: Annotated[Path, typer.Argument(help="A certificate PDF.")]) -> 
     state = _state()
     try:
         with unit_of_work(state.sessions) as session:
-            out = verification_out(verify_pdf(session, data, state.signing.validate(data), state.today()))
+            out = verification_out(
+                verify_pdf(session, data, state.signing.validate(session, data), state.today())
+            )
     finally:
         state.close()
     typer.echo(out.model_dump_json(indent=2))

@@ -13,7 +13,7 @@ from typing import Any
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from catalog.errors import NotFound
 from catalog.models import Organization
@@ -42,9 +42,8 @@ def _pem(cert: asn1_x509.Certificate) -> str:
 class HubSigning:
     """Built once per process: keys loaded once, seals cached, nothing re-parsed per document."""
 
-    def __init__(self, settings: Settings, master_key: bytes, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, master_key: bytes) -> None:
         self.settings = settings
-        self.sessions = sessions
         self.pki = HubPKI.open_or_create(
             settings.pki_directory,
             master_key,
@@ -92,17 +91,17 @@ class HubSigning:
         finally:
             _current_session.reset(token)
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        current = _current_session.get()
-        if current is not None:
-            yield current
-            return
-        session = self.sessions()
-        try:
-            yield session
-        finally:
-            session.close()
+    @staticmethod
+    def _session() -> Session:
+        """The session revocation look-ups use: the caller's, set with ``using(session)``.
+
+        Never a session of its own: on SQLite a second connection would wait on the caller's
+        write lock, and it could not see the caller's uncommitted seals.
+        """
+        session = _current_session.get()
+        if session is None:
+            raise RuntimeError("revocation state needs a session: wrap the call in HubSigning.using()")
+        return session
 
     # -- seals -------------------------------------------------------------------------------------
 
@@ -150,7 +149,11 @@ class HubSigning:
             cached = self._identities.get(org_code)
         seal = self.current_seal(session, org_code)
         if seal is None:
-            raise NotFound(f"organization {org_code} has no seal", code="seal_not_found")
+            # A department whose seal was revoked gets a new one (new key, new certificate).
+            org = session.get(Organization, org_code)
+            if org is None or org.kind != "department":
+                raise NotFound(f"organization {org_code} has no seal", code="seal_not_found")
+            seal = self.ensure_seal(session, org_code, org.name)
         if (
             cached is not None
             and cached.label == seal.key_label
@@ -170,14 +173,15 @@ class HubSigning:
         status = self.status_of(int(cert.serial_number))
         return status if isinstance(status, RevocationInfo) else None
 
-    def validate(self, pdf: bytes) -> SignatureReport:
+    def validate(self, session: Session, pdf: bytes) -> SignatureReport:
         """The seal's report for a PDF, against the hub's own trust anchors, offline."""
-        return validate_pdf(
-            pdf,
-            [self.pki.root_cert],
-            intermediates=[self.pki.issuing_cert],
-            revocation_lookup=self.seal_revocation,
-        )
+        with self.using(session):
+            return validate_pdf(
+                pdf,
+                [self.pki.root_cert],
+                intermediates=[self.pki.issuing_cert],
+                revocation_lookup=self.seal_revocation,
+            )
 
     def trust_list(self, session: Session) -> dict[str, Any]:
         """``GET /api/v1/trust``: what an offline verifier needs."""
@@ -216,15 +220,18 @@ class HubSigning:
         TSA and OCSP responder certificates are good; anything else is unknown."""
         if serial in (self.pki.tsa_cert.serial_number, self.pki.ocsp_cert.serial_number):
             return None
-        with self._session() as session:
-            seal = session.scalar(select(Seal).where(Seal.serial_number == str(serial)))
+        seal = self._session().scalar(select(Seal).where(Seal.serial_number == str(serial)))
         if seal is None:
             return "unknown"
         if seal.revoked_at is not None:
             return RevocationInfo(seal.revoked_at, seal.revocation_reason)
         return None
 
-    def ocsp_response(self, request_der: bytes) -> bytes:
+    def ocsp_response(self, session: Session, request_der: bytes) -> bytes:
+        with self.using(session):
+            return self._ocsp_response(request_der)
+
+    def _ocsp_response(self, request_der: bytes) -> bytes:
         return respond(
             request_der,
             self.status_of,
@@ -234,18 +241,17 @@ class HubSigning:
             now=datetime.now(UTC),
         )
 
-    def crl(self) -> bytes:
+    def crl(self, session: Session) -> bytes:
         """The issuing CA's CRL (revoked seals), rebuilt at most once a minute or on revocation."""
         now = datetime.now(UTC)
         with self._lock:
             if self._crl is not None and now - self._crl[0] < timedelta(minutes=1):
                 return self._crl[1]
-        with self._session() as session:
-            revoked = [
-                RevokedCertificate(int(s.serial_number), RevocationInfo(s.revoked_at, s.revocation_reason))
-                for s in session.scalars(select(Seal).where(Seal.revoked_at.is_not(None)))
-                if s.revoked_at is not None
-            ]
+        revoked = [
+            RevokedCertificate(int(s.serial_number), RevocationInfo(s.revoked_at, s.revocation_reason))
+            for s in session.scalars(select(Seal).where(Seal.revoked_at.is_not(None)))
+            if s.revoked_at is not None
+        ]
         der = build_crl(
             self.pki.issuing_cert,
             self.pki.issuing_key,

@@ -99,7 +99,7 @@ def build_state(settings: Settings) -> HubState:
         leeway=ident.leeway_seconds,
     )
     sessions = make_sessionmaker(engine)
-    signing = HubSigning(settings, master_key, sessions)
+    signing = HubSigning(settings, master_key)
     return HubState(
         settings=settings,
         engine=engine,

@@ -7,7 +7,7 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
-from hub.deps import StateDep
+from hub.deps import SessionDep, StateDep
 from hub.errors import problem
 
 router = APIRouter(prefix="/pki", tags=["pki"])
@@ -34,28 +34,31 @@ async def timestamp(request: Request, state: StateDep) -> Response:
 @router.post(
     "/ocsp", response_class=Response, responses={200: {"content": {"application/ocsp-response": {}}}}
 )
-async def ocsp_post(request: Request, state: StateDep) -> Response:
+async def ocsp_post(request: Request, state: StateDep, session: SessionDep) -> Response:
     """OCSP responder for seal certificates (``application/ocsp-request``)."""
     body = await _body(request)
     if len(body) > MAX_REQUEST:
         return problem(413, "payload_too_large", "OCSP requests are small")
-    return Response(state.signing.ocsp_response(body), media_type="application/ocsp-response")
+    from starlette.concurrency import run_in_threadpool
+
+    der = await run_in_threadpool(state.signing.ocsp_response, session, body)
+    return Response(der, media_type="application/ocsp-response")
 
 
 @router.get("/ocsp/{encoded:path}", response_class=Response)
-def ocsp_get(encoded: str, state: StateDep) -> Response:
+def ocsp_get(encoded: str, state: StateDep, session: SessionDep) -> Response:
     """OCSP over GET: the DER request base64-encoded in the path."""
     try:
         der = base64.b64decode(encoded, validate=False)
     except (binascii.Error, ValueError):
         der = b""
-    return Response(state.signing.ocsp_response(der), media_type="application/ocsp-response")
+    return Response(state.signing.ocsp_response(session, der), media_type="application/ocsp-response")
 
 
 @router.get("/crl", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}})
-def crl(state: StateDep) -> Response:
+def crl(state: StateDep, session: SessionDep) -> Response:
     """The issuing CA's CRL: revoked seal certificates."""
-    return Response(state.signing.crl(), media_type="application/pkix-crl")
+    return Response(state.signing.crl(session), media_type="application/pkix-crl")
 
 
 @router.get("/crl/root", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}})

@@ -86,7 +86,7 @@ async def verify_upload(
     from starlette.concurrency import run_in_threadpool
 
     def work() -> Verification:
-        report = state.signing.validate(data)
+        report = state.signing.validate(session, data)
         return verify_pdf(session, data, report, state.today())
 
     return verification_out(await run_in_threadpool(work))
