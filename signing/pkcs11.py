@@ -43,12 +43,14 @@ from pkcs11.exceptions import MultipleTokensReturned, NoSuchToken
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from pyhanko.sign.pkcs11 import PKCS11Signer, select_pkcs11_signing_params
 
+from signing.errors import KeyNotFound, SigningError
+
 __all__ = ["PKCS11KeyStore", "PKCS11KeyStoreError"]
 
 _CURVE = "secp256r1"  # NIST P-256
 
 
-class PKCS11KeyStoreError(Exception):
+class PKCS11KeyStoreError(SigningError):
     """The token could not be found, or holds something other than what we expect under a label."""
 
 
@@ -253,7 +255,9 @@ class PKCS11KeyStore:
         with shared.lock:
             session = shared.session
             keys = self._find(session, ObjectClass.PRIVATE_KEY, label)
-            if len(keys) != 1 or not isinstance(keys[0], SignMixin):
+            if not keys:
+                raise KeyNotFound(f"no private key labelled {label!r} on the token")
+            if len(keys) > 1 or not isinstance(keys[0], SignMixin):
                 raise PKCS11KeyStoreError(f"no single signing key labelled {label!r} on the token")
             signer = _LockedPKCS11Signer(
                 shared.lock,

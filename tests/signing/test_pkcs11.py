@@ -29,6 +29,7 @@ from pyhanko.sign import signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from signing.errors import KeyNotFound
 from signing.keystore import KeyStore
 from signing.pkcs11 import PKCS11KeyStore, PKCS11KeyStoreError, key_id_for_label
 from tests.softhsm import SoftHSMToken, softhsm_token  # noqa: F401  (pytest fixture)
@@ -315,7 +316,7 @@ def test_signer_for_missing_key_is_refused(store: PKCS11KeyStore) -> None:
     ca = ThrowawayCA()
     cert = ca.issue_seal_cert(store.ensure_key("org-seal"), "Test Organization Seal")
 
-    with pytest.raises(PKCS11KeyStoreError):
+    with pytest.raises(KeyNotFound):
         store.signer("nobody", cert, [])
 
 
