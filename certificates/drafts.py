@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from certificates.privacy import mask
 from certificates.rendering import CertificateFace, render
 from certificates.service import Draft
+from signing.qr import FACE_DIGEST_BYTES, QRClaims, QRSigner, canonical_face_digest
+
+
+def qr_claims_for(draft: Draft, now: datetime) -> QRClaims:
+    """What the offline QR code asserts: identifier, holder, validity and a digest of the face data
+    (the file's own hash cannot sit inside the file)."""
+    req = draft.request
+    identifier_parts = draft.identifier.split(".")
+    return QRClaims(
+        identifier=draft.identifier,
+        type_code=req.type_code,
+        issuer_code=identifier_parts[6],
+        holder_name=req.holder.name,
+        valid_from=req.valid_from,
+        valid_until=req.valid_until,
+        face_digest=canonical_face_digest(req.data)[:FACE_DIGEST_BYTES],
+        issued_at=now,
+    )
 
 
 def face_for(draft: Draft, qr_text: str) -> CertificateFace:
@@ -40,9 +59,15 @@ def face_for(draft: Draft, qr_text: str) -> CertificateFace:
 class DraftRenderer:
     """``certificates.service.Renderer``: draws the face with the signed QR payload on it."""
 
-    def __init__(self, qr_text: Callable[[Draft], str], font_path: Path | None = None) -> None:
-        self.qr_text, self.font_path = qr_text, font_path
+    def __init__(
+        self,
+        qr_signer: QRSigner,
+        font_path: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.qr_signer, self.font_path, self.clock = qr_signer, font_path, clock
 
     def __call__(self, draft: Draft) -> tuple[bytes, tuple[float, float, float, float] | None]:
-        rendered = render(face_for(draft, self.qr_text(draft)), font_path=self.font_path)
+        qr_text = self.qr_signer.encode(qr_claims_for(draft, self.clock()))
+        rendered = render(face_for(draft, qr_text), font_path=self.font_path)
         return rendered.pdf, tuple(rendered.seal_box)  # type: ignore[return-value]

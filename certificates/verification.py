@@ -12,7 +12,7 @@ import hmac
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pypdf import PdfReader
@@ -26,6 +26,7 @@ from certificates.identifiers import parse
 from certificates.lifecycle import Status, effective_status
 from certificates.models import Certificate
 from certificates.service import hash_verification_code
+from signing.qr import TrustList, decode_and_verify
 from signing.validation import Coverage, Indication, SignatureReport
 
 Result = Literal["valid", "invalid", "indeterminate"]
@@ -149,3 +150,23 @@ def verify_by_code(session: Session, certificate_id: str, code: str, today: date
     return Verification(
         "invalid" if problems else "valid", summary(session, cert, today), None, tuple(problems)
     )
+
+
+def verify_qr(session: Session, text: str, trust: TrustList, now: datetime) -> Verification:
+    """A scanned QR payload: its signature against the trust list, then what the registry says."""
+    checked = decode_and_verify(text, trust, now)
+    if not checked.ok or checked.claims is None:
+        return Verification("invalid", None, None, checked.problems)
+    claims = checked.claims
+    problems = list(checked.problems)
+    today = now.date()
+    cert = session.get(Certificate, claims.identifier)
+    if cert is None:
+        return Verification(
+            "indeterminate", None, None, (*problems, "the hub's registry holds no such certificate")
+        )
+    info = summary(session, cert, today)
+    if not claims.matches_face(cert.data) or claims.holder_name != cert.holder_name:
+        problems.append("the QR code does not match the certificate in the registry")
+    problems.extend(p for p in registry_problems(cert, today) if p not in problems)
+    return Verification("invalid" if problems else "valid", info, None, tuple(problems))

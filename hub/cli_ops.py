@@ -85,11 +85,21 @@ def demo(
     )
 
 
-def verify(file: Annotated[Path, typer.Argument(help="A certificate PDF.")]) -> None:
-    """The verification report for a PDF, offline (this hub's PKI and registry), as JSON.
-
-    Exit status 0 when valid, 1 otherwise.
-    """
+def verify(
+    file: Annotated[Path | None, typer.Argument(help="A certificate PDF.")] = None,
+    qr: Annotated[str | None, typer.Option("--qr", help="The text of a certificate's QR code.")] = None,
+    trust: Annotated[
+        Path | None, typer.Option("--trust", help="The trust list (GET /api/v1/trust) for --qr.")
+    ] = None,
+) -> None:
+    """Verify offline, as JSON: a PDF against this hub's PKI and registry, or a QR code against a
+    published trust list alone (no server, no database). Exit status 0 when valid, 1 otherwise."""
+    if qr is not None:
+        _verify_qr_offline(qr, trust)
+        return
+    if file is None:
+        typer.echo("error: give FILE.pdf, or --qr TEXT --trust trust.json", err=True)
+        raise typer.Exit(2)
     from certificates.verification import verify_pdf
     from hub.db import unit_of_work
     from hub.routers.verify import verification_out
@@ -108,6 +118,41 @@ def verify(file: Annotated[Path, typer.Argument(help="A certificate PDF.")]) -> 
         state.close()
     typer.echo(out.model_dump_json(indent=2))
     raise typer.Exit(0 if out.result == "valid" else 1)
+
+
+def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
+    from signing.qr import TrustList, TrustListError, decode_and_verify
+
+    if trust_path is None or not trust_path.is_file():
+        typer.echo("error: --qr needs --trust FILE (the hub's GET /api/v1/trust document)", err=True)
+        raise typer.Exit(2)
+    try:
+        trust = TrustList.from_json(trust_path.read_bytes())
+    except TrustListError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    checked = decode_and_verify(text, trust, datetime.now(UTC))
+    claims = checked.claims
+    _print_json(
+        {
+            "result": "valid" if checked.valid else "invalid",
+            "certificate": None
+            if claims is None
+            else {
+                "id": claims.identifier,
+                "type_code": claims.type_code,
+                "issuer_code": claims.issuer_code,
+                "holder_name": claims.holder_name,
+                "valid_from": claims.valid_from.isoformat(),
+                "valid_until": claims.valid_until.isoformat() if claims.valid_until else None,
+                "issued_at": claims.issued_at.isoformat(),
+            },
+            "kid": checked.kid,
+            "problems": list(checked.problems),
+            "note": "checked offline against the trust list; the certificate's current status needs the hub",
+        }
+    )
+    raise typer.Exit(0 if checked.valid else 1)
 
 
 @certificates_app.command("expire")

@@ -26,6 +26,7 @@ from signing.keystore import KeyStore
 from signing.ocsp import CertStatus, respond
 from signing.pades import PkiRevocationProvider, Sealer, SealIdentity
 from signing.pki import HubPKI
+from signing.qr import QRSigner, TrustList, qr_key_entry
 from signing.tsa import LocalTimeStamper, TimestampAuthority
 from signing.validation import SignatureReport, validate_pdf
 
@@ -66,6 +67,7 @@ class HubSigning:
             level=settings.signing.level,
             revocation=self.revocation,
         )
+        self.qr = QRSigner(self.pki.qr_key.private_key)
         self._identities: dict[str, SealIdentity] = {}
         self._crl: tuple[datetime, bytes] | None = None
         self._root_crl: tuple[datetime, bytes] | None = None
@@ -201,14 +203,11 @@ class HubSigning:
             if self.pki.issuing_cert.dump() != self.pki.root_cert.dump()
             else [],
             "seals": seals,
-            "qr_keys": [self.qr_key_entry()],
+            "qr_keys": [qr_key_entry(self.qr.public_key())],
         }
 
-    def qr_text(self, draft: Any) -> str:  # TEMPORARY until signing.qr lands
-        return draft.identifier
-
-    def qr_key_entry(self) -> dict[str, Any]:  # TEMPORARY
-        return {"kid": self.pki.qr_key.kid, "alg": "ES256", "jwk": {}}
+    def qr_trust(self) -> TrustList:
+        return TrustList.from_keys([self.qr.public_key()])
 
     def sealing_for(self, session: Session) -> RequestSealing:
         return RequestSealing(self, session)

@@ -112,7 +112,7 @@ def build_state(settings: Settings) -> HubState:
         vault=HolderVault(master_key),
         blobs=build_blob_store(settings),
         signing=signing,
-        renderer=DraftRenderer(signing.qr_text),
+        renderer=DraftRenderer(signing.qr),
         search=build_search_index(settings),
     )
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.errors import PayloadTooLarge, ValidationFailed
-from certificates.verification import Verification, verify_by_code, verify_pdf
+from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
 from hub.deps import SessionDep, StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
@@ -102,6 +102,18 @@ def verify_identifier(
     """Identifier + verification code. A wrong code is a 404, like an unknown identifier."""
     out = verification_out(verify_by_code(session, certificate_id, code, state.today()))
     return out.model_copy(update={"signature": None})
+
+
+class QRBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payload: Annotated[str, Field(min_length=1, max_length=8192, description="the text of the QR code")]
+
+
+@router.post("/verify/qr", response_model=VerificationOut)
+def verify_qr_payload(body: QRBody, session: SessionDep, state: StateDep) -> VerificationOut:
+    """A scanned QR payload: signature against the trust list, then the registry."""
+    result = verify_qr(session, body.payload, state.signing.qr_trust(), state.clock())
+    return verification_out(result).model_copy(update={"signature": None})
 
 
 @router.get("/trust")
