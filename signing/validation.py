@@ -214,8 +214,10 @@ def _signature_timestamp(signed_data: cms.SignedData) -> cms.ContentInfo | None:
     return None
 
 
-def _gen_time(token: cms.ContentInfo) -> datetime:
-    when: datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+def _gen_time(token: cms.ContentInfo | cms.SignedData) -> datetime:
+    """The time a timestamp token asserts; takes the token (ContentInfo) or its SignedData."""
+    signed_data = token["content"] if isinstance(token, cms.ContentInfo) else token
+    when: datetime = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     return when
 
 

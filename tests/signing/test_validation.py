@@ -161,3 +161,14 @@ def test_timestamped_seal_still_passes_after_its_certificate_expired(hub: HubEnv
     time.sleep(max(0.0, (cert.not_valid_after - datetime.now(UTC)).total_seconds()) + 1.5)
     assert validate_pdf(timestamped, [hub.pki.root_cert]).indication is Indication.TOTAL_PASSED
     assert validate_pdf(plain, [hub.pki.root_cert]).indication is not Indication.TOTAL_PASSED
+
+
+@pytest.mark.parametrize("target", ["B-T", "B-LT", "B-LTA"])
+def test_upgraded_b_b_seal_validates_with_its_document_timestamp(
+    hub: HubEnv, sealed: Callable[[Level], bytes], target: Level
+) -> None:
+    upgraded = hub.sealer(target).upgrade(sealed("B-B"), target)
+    report = validate_pdf(upgraded.pdf, [hub.pki.root_cert])
+    assert report.passed, report.problems
+    assert report.timestamped
+    assert report.coverage is Coverage.ARCHIVAL_UPDATES
