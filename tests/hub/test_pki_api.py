@@ -57,7 +57,7 @@ def test_timestamp_authority_rejects_garbage(client: TestClient) -> None:
         "/pki/tsa", content=b"not a request", headers={"Content-Type": "application/timestamp-query"}
     )
     assert r.status_code == 200
-    # A rejection carries no token, which asn1crypto's TimeStampResp wrongly insists on: read the status alone.
+    # A rejection carries no token, which asn1crypto's TimeStampResp insists on: read the status alone.
     from asn1crypto.core import Sequence
 
     status = tsp.PKIStatusInfo.load(Sequence.load(r.content)[0].dump())
