@@ -124,7 +124,7 @@ class PKCS11KeyStore:
         with self._lock:
             if self._shared is not None:
                 return self._shared
-            key = (self._lib_path, self._token_label)
+            key = self._shared_key()
             digest = _pin_digest(self._lib_path, self._token_label, self._user_pin)
             lock = _library_lock(self._lib_path)
             with lock, _SHARED_LOCK:
@@ -138,6 +138,9 @@ class PKCS11KeyStore:
                 shared.users += 1
             self._shared = shared
             return shared
+
+    def _shared_key(self) -> tuple[str, str]:
+        return os.path.realpath(self._lib_path), self._token_label
 
     def _login(self) -> pkcs11.Session:  # called under the library lock
         lib = pkcs11.lib(self._lib_path)
@@ -158,7 +161,7 @@ class PKCS11KeyStore:
                 shared.users -= 1
                 if shared.users:
                     return
-                del _SHARED[(self._lib_path, self._token_label)]
+                del _SHARED[self._shared_key()]
             with shared.lock:
                 shared.session.close()
 
@@ -198,7 +201,8 @@ class PKCS11KeyStore:
     def ensure_key(self, label: str) -> asn1_keys.PublicKeyInfo:
         """Generate an EC P-256 pair on the token under ``label`` unless one exists; return its public key."""
         shared = self._acquire()
-        with shared.lock, self._process_lock():
+        # The process lock first: while another process generates, this process can still sign.
+        with self._process_lock(), shared.lock:
             session = shared.session
             has_private = bool(self._find(session, ObjectClass.PRIVATE_KEY, label))
             existing = self._public_key_info(session, label)

@@ -322,3 +322,26 @@ def test_signer_for_missing_key_is_refused(store: PKCS11KeyStore) -> None:
 
 def test_repr_does_not_show_the_pin(store: PKCS11KeyStore, softhsm_token: SoftHSMToken) -> None:  # noqa: F811
     assert softhsm_token.pin not in repr(store)
+
+
+def test_two_stores_on_one_token_share_the_login(
+    store: PKCS11KeyStore,
+    softhsm_token: SoftHSMToken,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    lib_path, label, pin = softhsm_token
+    store.ensure_key("org-seal")
+    with PKCS11KeyStore(lib_path, label, pin, lock_dir=str(tmp_path)) as second:
+        assert second.has_key("org-seal")
+    # Closing the second store must not log the first one out.
+    assert store.has_key("org-seal")
+
+
+def test_wrong_pin_cannot_ride_on_an_existing_login(
+    store: PKCS11KeyStore,
+    softhsm_token: SoftHSMToken,  # noqa: F811
+) -> None:
+    lib_path, label, _ = softhsm_token
+    store.ensure_key("org-seal")
+    with PKCS11KeyStore(lib_path, label, "0000") as intruder, pytest.raises(PKCS11KeyStoreError):
+        intruder.has_key("org-seal")
