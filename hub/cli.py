@@ -10,7 +10,7 @@ import typer
 
 from catalog.errors import DomainError
 from hub.cli_catalog import catalog_app, search_app
-from hub.cli_ops import certificates_app, demo, seals_app, signatures_app, storage_app, verify
+from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -148,6 +148,7 @@ app.add_typer(certificates_app, name="certificates")
 app.add_typer(storage_app, name="storage")
 app.add_typer(signatures_app, name="signatures")
 app.add_typer(seals_app, name="seals")
+app.add_typer(pki_app, name="pki")
 
 
 def main() -> None:

@@ -224,3 +224,40 @@ def seals_revoke(
         raise typer.Exit(2) from None
     finally:
         state.close()
+
+
+pki_app = typer.Typer(help="The hub's PKI.", no_args_is_help=True)
+
+
+@pki_app.command("import")
+def pki_import(
+    cert: Annotated[Path, typer.Option("--cert", help="The CA certificate (PEM).")],
+    key: Annotated[Path, typer.Option("--key", help="The CA private key (PEM, PKCS#8 or traditional).")],
+    chain: Annotated[Path | None, typer.Option("--chain", help="Certificates above the CA (PEM).")] = None,
+    key_password: Annotated[
+        str | None,
+        typer.Option("--key-password", envvar="HUB_IMPORT_KEY_PASSWORD", help="If the key is encrypted."),
+    ] = None,
+) -> None:
+    """Use an existing CA instead of creating one (before the first start: the PKI directory is empty)."""
+    from hub.settings import load_master_key
+    from signing.pki import HubPKI
+
+    settings = Settings()
+    try:
+        pki = HubPKI.import_ca(
+            settings.pki_directory,
+            load_master_key(settings),
+            ca_cert_pem=cert.read_bytes(),
+            ca_key_pem=key.read_bytes(),
+            ca_key_password=key_password.encode() if key_password else None,
+            chain_pem=chain.read_bytes() if chain else b"",
+            org_name=settings.signing.ca_name,
+            base_url=settings.public_url,
+        )
+    except Exception as e:  # a wrong password, a non-CA certificate, a PKI already there …
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    _print_json(
+        {"issuing_ca": pki.issuing_cert.subject.human_friendly, "directory": str(settings.pki_directory)}
+    )
