@@ -41,7 +41,9 @@ def get_session(state: StateDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the exit code (the commit) runs before the response is sent. FastAPI's default
+# for yield dependencies runs it after, which would acknowledge data that then fails to commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 
