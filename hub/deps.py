@@ -45,6 +45,19 @@ def get_session(state: StateDep) -> Iterator[Session]:
 # for yield dependencies runs it after, which would acknowledge data that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
+
+def get_read_session(state: StateDep) -> Iterator[Session]:
+    """A session for requests that only read; it never holds the SQLite write lock."""
+    session = state.read_sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -66,7 +79,7 @@ class Caller:
 
 def get_caller(
     state: StateDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
@@ -75,13 +88,18 @@ def get_caller(
     if token.count(".") == 2:
         citizen = state.verifier.verify(token)
         return Caller(role="citizen", citizen=citizen)
-    client = authenticate_client(session, state.token_hash_key, token)
-    return Caller(role=client.role, client_id=client.id, org_code=client.org_code)
+    try:
+        client = authenticate_client(session, state.token_hash_key, token)
+        return Caller(role=client.role, client_id=client.id, org_code=client.org_code)
+    finally:
+        # End the look-up's read transaction now: no snapshot is held while the endpoint works,
+        # and it never nests around the endpoint's own write transaction.
+        session.rollback()
 
 
 def get_optional_caller(
     state: StateDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller | None:
     if credentials is None:

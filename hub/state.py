@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ class HubState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     master_key: bytes
     token_hash_key: bytes
     verifier: TokenVerifier
@@ -39,6 +40,10 @@ class HubState:
     renderer: Renderer
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def with_sessions(self, factory: sessionmaker[Session]) -> HubState:
+        """This state with every session taken from ``factory`` (tests bind it to one transaction)."""
+        return replace(self, sessions=factory, read_sessions=factory)
 
     def today(self) -> date:
         return self.clock().date()
@@ -104,6 +109,7 @@ def build_state(settings: Settings) -> HubState:
         settings=settings,
         engine=engine,
         sessions=sessions,
+        read_sessions=make_sessionmaker(engine, read_only=True),
         master_key=master_key,
         token_hash_key=token_hash_key(master_key),
         verifier=verifier,

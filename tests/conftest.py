@@ -24,7 +24,7 @@ from hub.db import make_engine
 from hub.settings import Settings
 from hub.state import HubState, build_state
 
-pytest_plugins = ["tests.seaweed", "tests.softhsm"]
+pytest_plugins = ["tests.seaweed", "tests.softhsm", "tests.live"]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]
@@ -136,14 +136,8 @@ def base_state(data_dir: Path, engine: Engine) -> Iterator[HubState]:
 @pytest.fixture
 def hub_state(base_state: HubState, connection: Connection) -> HubState:
     """The worker's hub state with its sessions joined to the test's transaction."""
-    from dataclasses import replace
-
-    return replace(
-        base_state,
-        sessions=sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ),
-    )
+    joined = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return base_state.with_sessions(joined)
 
 
 @pytest.fixture

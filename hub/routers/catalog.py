@@ -35,7 +35,7 @@ from catalog.schemas import (
     QuestionIn,
 )
 from catalog.search import EmbeddedSearchIndex, Kind, SearchIndex, follow_commits
-from hub.deps import AdminDep, SessionDep, StateDep
+from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
 from hub.routers.organizations import OrganizationOut
 from hub.services import register_organization
 
@@ -214,13 +214,13 @@ def put_certificate_type(
 
 
 @router.get("/certificate-types/{type_code}", response_model=CertificateTypeOut)
-def get_certificate_type(type_code: str, session: SessionDep) -> Any:
+def get_certificate_type(type_code: str, session: ReadSessionDep) -> Any:
     """A certificate type as stored."""
     return _out(CertificateTypeOut, service.get_certificate_type(session, type_code))
 
 
 @router.get("/certificate-types", response_model=CertificateTypePage)
-def list_certificate_types(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+def list_certificate_types(session: ReadSessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Certificate types, by code."""
     page = service.list_certificate_types(session, limit=limit, offset=offset)
     return {"total": page.total, "items": [_out(CertificateTypeOut, e) for e in page.items]}
@@ -238,13 +238,13 @@ def put_data_resource(code: str, body: DataResourceIn, session: WriterDep, respo
 
 
 @router.get("/data-resources/{code}", response_model=DataResourceOut)
-def get_data_resource(code: str, session: SessionDep) -> Any:
+def get_data_resource(code: str, session: ReadSessionDep) -> Any:
     """A data resource as stored."""
     return _out(DataResourceOut, service.get_data_resource(session, code))
 
 
 @router.get("/data-resources", response_model=DataResourcePage)
-def list_data_resources(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+def list_data_resources(session: ReadSessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Data resources, by code."""
     page = service.list_data_resources(session, limit=limit, offset=offset)
     return {"total": page.total, "items": [_out(DataResourceOut, e) for e in page.items]}
@@ -262,13 +262,13 @@ def put_item(item_code: str, body: ItemIn, session: WriterDep, response: Respons
 
 
 @router.get("/items/{item_code}", response_model=ItemOut)
-def get_item(item_code: str, session: SessionDep) -> Any:
+def get_item(item_code: str, session: ReadSessionDep) -> Any:
     """A service item as stored."""
     return _out(ItemOut, service.get_item(session, item_code))
 
 
 @router.get("/items", response_model=ItemPage)
-def list_items(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+def list_items(session: ReadSessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Service items, by code."""
     page = service.list_items(session, limit=limit, offset=offset)
     return {"total": page.total, "items": [_out(ItemOut, e) for e in page.items]}
@@ -286,20 +286,20 @@ def put_one_thing(code: str, body: OneThingIn, session: WriterDep, response: Res
 
 
 @router.get("/one-things/{code}", response_model=OneThingOut)
-def get_one_thing(code: str, session: SessionDep) -> Any:
+def get_one_thing(code: str, session: ReadSessionDep) -> Any:
     """A one-thing as stored."""
     return _out(OneThingOut, service.get_one_thing(session, code))
 
 
 @router.get("/one-things", response_model=OneThingPage)
-def list_one_things(session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+def list_one_things(session: ReadSessionDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     """One-things, by code."""
     page = service.list_one_things(session, limit=limit, offset=offset)
     return {"total": page.total, "items": [_out(OneThingOut, e) for e in page.items]}
 
 
 @router.post("/one-things/{code}/questionnaire", response_model=QuestionnaireOut)
-def answer_questionnaire(code: str, body: QuestionnaireIn, session: SessionDep) -> Any:
+def answer_questionnaire(code: str, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
     """The progressive questionnaire (递进式问卷): given the answers so far, the next questions and
     the items that apply. Public; nothing is stored."""
     one_thing = service.get_one_thing(session, code).body
@@ -338,7 +338,7 @@ def put_organization(
     return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)
 
 
-def search_index(state: StateDep, session: SessionDep) -> SearchIndex:
+def search_index(state: StateDep, session: ReadSessionDep) -> SearchIndex:
     """The configured external index, else the embedded one in this request's database session."""
     return state.search if state.search is not None else EmbeddedSearchIndex(session)
 

@@ -23,7 +23,7 @@ from certificates.service import (
     issue_certificate,
     new_version,
 )
-from hub.deps import Caller, CallerDep, DepartmentDep, SessionDep, StateDep
+from hub.deps import Caller, CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import status_for
 from hub.state import HubState
 
@@ -251,7 +251,7 @@ def _failure(index: int, status: int, code: str, detail: str, field: str | None)
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateOut)
-def read(certificate_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> CertificateOut:
+def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> CertificateOut:
     """A certificate, for its issuer, its holder and admins."""
     return certificate_out(state, _readable(state, session, certificate_id, caller), caller)
 
@@ -261,7 +261,7 @@ def read(certificate_id: str, caller: CallerDep, session: SessionDep, state: Sta
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def read_file(certificate_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
+def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> Response:
     """The sealed PDF."""
     cert = _readable(state, session, certificate_id, caller)
     pdf = state.blobs.get(cert.file_sha256)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from catalog.organizations import get_organization
-from hub.deps import SessionDep
+from hub.deps import ReadSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -21,7 +21,7 @@ class OrganizationOut(BaseModel):
 
 
 @router.get("/organizations/{code}", response_model=OrganizationOut)
-def read_organization(code: str, session: SessionDep) -> OrganizationOut:
+def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
     """An organization by its 统一社会信用代码."""
     org = get_organization(session, code)
     return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)  # type: ignore[arg-type]

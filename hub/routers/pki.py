@@ -7,7 +7,7 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
-from hub.deps import SessionDep, StateDep
+from hub.deps import ReadSessionDep, StateDep
 from hub.errors import problem
 
 router = APIRouter(prefix="/pki", tags=["pki"])
@@ -34,7 +34,7 @@ async def timestamp(request: Request, state: StateDep) -> Response:
 @router.post(
     "/ocsp", response_class=Response, responses={200: {"content": {"application/ocsp-response": {}}}}
 )
-async def ocsp_post(request: Request, state: StateDep, session: SessionDep) -> Response:
+async def ocsp_post(request: Request, state: StateDep, session: ReadSessionDep) -> Response:
     """OCSP responder for seal certificates (``application/ocsp-request``)."""
     body = await _body(request)
     if len(body) > MAX_REQUEST:
@@ -46,7 +46,7 @@ async def ocsp_post(request: Request, state: StateDep, session: SessionDep) -> R
 
 
 @router.get("/ocsp/{encoded:path}", response_class=Response)
-def ocsp_get(encoded: str, state: StateDep, session: SessionDep) -> Response:
+def ocsp_get(encoded: str, state: StateDep, session: ReadSessionDep) -> Response:
     """OCSP over GET: the DER request base64-encoded in the path."""
     try:
         der = base64.b64decode(encoded, validate=False)
@@ -56,7 +56,7 @@ def ocsp_get(encoded: str, state: StateDep, session: SessionDep) -> Response:
 
 
 @router.get("/crl", response_class=Response, responses={200: {"content": {"application/pkix-crl": {}}}})
-def crl(state: StateDep, session: SessionDep) -> Response:
+def crl(state: StateDep, session: ReadSessionDep) -> Response:
     """The issuing CA's CRL: revoked seal certificates."""
     return Response(state.signing.crl(session), media_type="application/pkix-crl")
 

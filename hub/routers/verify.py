@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.errors import PayloadTooLarge, ValidationFailed
 from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
-from hub.deps import SessionDep, StateDep
+from hub.deps import ReadSessionDep, StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
 
@@ -74,7 +74,9 @@ def verification_out(v: Verification) -> VerificationOut:
 
 @router.post("/verify", response_model=VerificationOut, response_model_exclude_none=False)
 async def verify_upload(
-    file: Annotated[UploadFile, File(description="the PDF to check")], session: SessionDep, state: StateDep
+    file: Annotated[UploadFile, File(description="the PDF to check")],
+    session: ReadSessionDep,
+    state: StateDep,
 ) -> VerificationOut:
     """Check an uploaded PDF: its seal, and what the registry says of the certificate."""
     limit = state.settings.limits.max_pdf_bytes
@@ -95,7 +97,7 @@ async def verify_upload(
 @router.get("/verify/{certificate_id}", response_model=VerificationOut)
 def verify_identifier(
     certificate_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     state: StateDep,
     code: Annotated[str, Query(min_length=1, max_length=64, description="the verification code (核验码)")],
 ) -> VerificationOut:
@@ -110,13 +112,13 @@ class QRBody(BaseModel):
 
 
 @router.post("/verify/qr", response_model=VerificationOut)
-def verify_qr_payload(body: QRBody, session: SessionDep, state: StateDep) -> VerificationOut:
+def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
     result = verify_qr(session, body.payload, state.signing.qr_trust(), state.clock())
     return verification_out(result).model_copy(update={"signature": None})
 
 
 @router.get("/trust")
-def trust(session: SessionDep, state: StateDep) -> dict[str, Any]:
+def trust(session: ReadSessionDep, state: StateDep) -> dict[str, Any]:
     """The published trust list: roots, intermediates, seal certificates and QR keys."""
     return state.signing.trust_list(session)

@@ -175,7 +175,6 @@ def test_foreign_key_is_refused(app_client: TestClient) -> None:
 
 
 def test_switched_off_dev_provider_tokens_are_refused(hub_state: HubState, tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
 
     from hub.state import build_state
 
@@ -195,7 +194,7 @@ def test_switched_off_dev_provider_tokens_are_refused(hub_state: HubState, tmp_p
         )
     )
     try:
-        app = create_app(state=replace(off, sessions=hub_state.sessions))
+        app = create_app(state=off.with_sessions(hub_state.sessions))
         app.include_router(probe)
         with TestClient(app) as c:
             assert c.get("/_probe/whoami", headers=bearer(token)).status_code == 401

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import replace
 
 from asn1crypto import algos, tsp
 from cryptography import x509
@@ -120,7 +119,7 @@ def test_unreachable_tsa_issues_at_b_b_and_upgrade_raises_to_the_configured_leve
         )
     )
     try:
-        down = replace(down, sessions=hub_state.sessions)
+        down = down.with_sessions(hub_state.sessions)
         from hub.app import create_app
 
         dept = add_org(hub_state, session)
