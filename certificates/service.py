@@ -132,9 +132,7 @@ def issue_certificate(
     existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
     if existing is not None:
         return existing
-    check_request(request, ctype.definition, ctype.holder_kind)
-    if request.file is not None:
-        services.check_upload(request.file)
+    _check(services, request, ctype)
 
     serial = request.serial or next_serial(session, issuer_code)
     if request.serial is not None and session.scalar(
@@ -173,6 +171,13 @@ def issue_certificate(
         return existing
     _record(session, cert, "issue", None, Status.VALID, actor, None)
     return Issued(cert, True, code)
+
+
+def _check(services: CertificateServices, request: IssuanceRequest, ctype: CertificateType) -> None:
+    """Everything the type decides about a request, and the department's own PDF if it sent one."""
+    check_request(request, ctype.definition, ctype.holder_kind)
+    if request.file is not None:
+        services.check_upload(request.file)
 
 
 def _existing_issuance(
@@ -350,9 +355,7 @@ def new_version(
             f"a certificate in status {current.value} cannot be changed", code="invalid_transition"
         )
     ctype = load_type(session, old.type_code)
-    check_request(request, ctype.definition, ctype.holder_kind)
-    if request.file is not None:
-        services.check_upload(request.file)
+    _check(services, request, ctype)
     issuer = session.get(Organization, old.issuer_code)
     assert issuer is not None
     identifier = parse(old.id).next_version()

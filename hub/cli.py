@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from catalog.errors import DomainError
 from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
+from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -40,21 +40,6 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(search_app, name="search")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _state():  # type: ignore[no-untyped-def]
-    from hub.bootstrap import prepare
-
-    return prepare(Settings())
-
-
-def _print_json(data: object) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -68,7 +53,7 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.log_level)
-    state = _state()
+    state = prepared_state()
     uvicorn.run(create_app(state=state), host=host, port=port, log_config=None, access_log=False)
 
 
@@ -95,11 +80,11 @@ def orgs_add(
     from hub.db import unit_of_work
     from hub.services import register_organization
 
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             org = register_organization(state, session, code=code, name=name, kind=kind)
-            _print_json({"code": org.code, "name": org.name, "kind": org.kind})
+            print_json({"code": org.code, "name": org.name, "kind": org.kind})
     except DomainError as e:
         raise fail(e.detail) from None
 
@@ -116,13 +101,13 @@ def clients_create(
 
     if not admin and org is None:
         raise fail("give --org USCC or --admin")
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             issued = create_client(session, state.token_hash_key, name=name, org_code=org, admin=admin)
     except DomainError as e:
         raise fail(e.detail) from None
-    _print_json({"client_id": issued.client_id, "token": issued.token})
+    print_json({"client_id": issued.client_id, "token": issued.token})
 
 
 @dev_app.command("token")

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from catalog.errors import DomainError, ValidationFailed
-from hub.settings import Settings
+from hub.cli_support import fail, prepared_state, print_json
 
 catalog_app = typer.Typer(help="The catalog (目录).", no_args_is_help=True)
 search_app = typer.Typer(help="The catalog's search index.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _state() -> Any:
-    from hub.bootstrap import prepare
-
-    return prepare(Settings())
-
-
-def _print_json(data: object) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @catalog_app.command("load")
@@ -46,8 +30,8 @@ def catalog_load(
     from hub.services import register_organization
 
     if not file.is_file():
-        raise _fail(f"{file}: no such file")
-    state = _state()
+        raise fail(f"{file}: no such file")
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             if state.search is not None:
@@ -59,12 +43,12 @@ def catalog_load(
 
             report = load_bundle(session, bundle, put_organization=put_organization)
     except ValidationFailed as e:
-        raise _fail(e.detail) from None
+        raise fail(e.detail) from None
     except DomainError as e:
-        raise _fail(e.detail, code=1) from None
+        raise fail(e.detail, code=1) from None
     finally:
         state.close()
-    _print_json({"file": str(file), "changed": report.changed, "sections": report.counts})
+    print_json({"file": str(file), "changed": report.changed, "sections": report.counts})
 
 
 @search_app.command("reindex")
@@ -74,7 +58,7 @@ def search_reindex() -> None:
     from catalog.service import all_search_documents
     from hub.db import unit_of_work
 
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             docs = all_search_documents(session)
@@ -83,8 +67,8 @@ def search_reindex() -> None:
         if state.search is not None:
             state.search.rebuild(docs)
     except DomainError as e:
-        raise _fail(e.detail, code=1) from None
+        raise fail(e.detail, code=1) from None
     finally:
         state.close()
     backend = "elasticsearch" if state.search is not None else "embedded"
-    _print_json({"indexed": len(docs), "backend": backend})
+    print_json({"indexed": len(docs), "backend": backend})

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from catalog.errors import DomainError
+from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
 
 certificates_app = typer.Typer(help="Certificates (电子证照).", no_args_is_help=True)
 storage_app = typer.Typer(help="Object storage.", no_args_is_help=True)
 signatures_app = typer.Typer(help="Signatures on stored files.", no_args_is_help=True)
 seals_app = typer.Typer(help="Department seals (电子印章).", no_args_is_help=True)
-
-
-def _state() -> Any:
-    from hub.bootstrap import prepare
-
-    return prepare(Settings())
-
-
-def _print_json(data: object) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def demo(
@@ -41,7 +31,7 @@ def demo(
     from hub.demo import issue_demo_certificates
     from hub.services import register_organization
 
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             if state.search is not None:
@@ -73,7 +63,7 @@ def demo(
     finally:
         state.close()
     url = state.settings.public_url
-    _print_json(
+    print_json(
         {
             "api_docs": f"{url}/docs",
             "search": f"{url}/api/v1/search?q=执照",
@@ -98,17 +88,15 @@ def verify(
         _verify_qr_offline(qr, trust)
         return
     if file is None:
-        typer.echo("error: give FILE.pdf, or --qr TEXT --trust trust.json", err=True)
-        raise typer.Exit(2)
+        raise fail("give FILE.pdf, or --qr TEXT --trust trust.json", 2)
     from certificates.verification import verify_pdf
     from hub.db import unit_of_work
     from hub.routers.verify import verification_out
 
     if not file.is_file():
-        typer.echo(f"error: {file}: no such file", err=True)
-        raise typer.Exit(2)
+        raise fail(f"{file}: no such file", 2)
     data = file.read_bytes()
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             out = verification_out(
@@ -124,16 +112,14 @@ def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
     from signing.qr import TrustList, TrustListError, decode_and_verify
 
     if trust_path is None or not trust_path.is_file():
-        typer.echo("error: --qr needs --trust FILE (the hub's GET /api/v1/trust document)", err=True)
-        raise typer.Exit(2)
+        raise fail("--qr needs --trust FILE (the hub's GET /api/v1/trust document)", 2)
     try:
         trust = TrustList.from_json(trust_path.read_bytes())
     except TrustListError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"{e}", 2) from None
     checked = decode_and_verify(text, trust, datetime.now(UTC))
     claims = checked.claims
-    _print_json(
+    print_json(
         {
             "result": "valid" if checked.valid else "invalid",
             "certificate": None
@@ -161,13 +147,13 @@ def certificates_expire() -> None:
     from certificates.service import expire_due
     from hub.db import unit_of_work
 
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             n = expire_due(session, today=state.today())
     finally:
         state.close()
-    _print_json({"expired": n})
+    print_json({"expired": n})
 
 
 @storage_app.command("gc")
@@ -179,16 +165,15 @@ def storage_gc(
     """Remove blobs that no certificate points to and that are older than the grace period."""
     from hub.services import collect_garbage
 
-    state = _state()
+    state = prepared_state()
     try:
         seconds = grace if grace is not None else state.settings.storage.gc_grace_seconds
         removed = collect_garbage(state, cutoff=datetime.now(UTC) - timedelta(seconds=seconds))
     except DomainError as e:
-        typer.echo(f"error: {e.detail}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"{e.detail}", 1) from None
     finally:
         state.close()
-    _print_json({"removed": removed})
+    print_json({"removed": removed})
 
 
 @signatures_app.command("upgrade")
@@ -196,12 +181,12 @@ def signatures_upgrade() -> None:
     """Raise stored files below the configured PAdES level (e.g. sealed while the TSA was down)."""
     from hub.services import upgrade_signatures
 
-    state = _state()
+    state = prepared_state()
     try:
         done, failed = upgrade_signatures(state)
     finally:
         state.close()
-    _print_json({"upgraded": done, "failed": failed, "level": state.settings.signing.level})
+    print_json({"upgraded": done, "failed": failed, "level": state.settings.signing.level})
     if failed:
         sys.exit(1)
 
@@ -214,14 +199,13 @@ def seals_revoke(
     """Revoke a department's seal certificate (its signatures after now no longer validate)."""
     from hub.db import unit_of_work
 
-    state = _state()
+    state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
             seal = state.signing.revoke_seal(session, org, reason)
-            _print_json({"org": org, "serial": seal.serial_number, "revoked_at": seal.revoked_at})
+            print_json({"org": org, "serial": seal.serial_number, "revoked_at": seal.revoked_at})
     except DomainError as e:
-        typer.echo(f"error: {e.detail}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"{e.detail}", 2) from None
     finally:
         state.close()
 
@@ -256,8 +240,7 @@ def pki_import(
             base_url=settings.public_url,
         )
     except Exception as e:  # a wrong password, a non-CA certificate, a PKI already there …
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    _print_json(
+        raise fail(f"{e}", 2) from None
+    print_json(
         {"issuing_ca": pki.issuing_cert.subject.human_friendly, "directory": str(settings.pki_directory)}
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from catalog.errors import Forbidden, Unauthorized
 from hub.clients import authenticate_client
+from hub.db import unit_of_work
 from hub.identity import Citizen
 from hub.state import HubState
 
@@ -30,15 +31,8 @@ def get_session(state: StateDep) -> Iterator[Session]:
     The commit runs before the response is sent, so a failed commit is an error answer, never a
     success answer for data that was not kept.
     """
-    session = state.sessions()
-    try:
+    with unit_of_work(state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": the exit code (the commit) runs before the response is sent. FastAPI's default
