@@ -1,0 +1,214 @@
+"""Structured logs: one JSON access line per request with its id, and no personal data or secrets
+in the logs or, for tokens, in the database.
+
+Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, select
+from sqlalchemy.orm import Session
+
+from hub.observability import JsonFormatter, configure_logging
+from hub.state import HubState
+from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
+
+# A valid resident identity number (the README's example).
+RIC = "110101199003074514"
+VERIFICATION_CODE = "QSTRSECRET7781"
+
+
+@dataclass
+class Captured:
+    stream: io.StringIO
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+    def access(self) -> list[dict[str, Any]]:
+        return [r for r in self.records() if r["logger"] == "hub.access"]
+
+
+@pytest.fixture
+def logs() -> Iterator[Captured]:
+    """Everything logged at INFO and above, formatted as the hub formats it in production."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    # The test client's own library logs every URL it requests: that is the caller's side, not the hub.
+    handler.addFilter(lambda record: not record.name.startswith(("httpx", "httpcore")))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield Captured(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def test_access_line_is_json_with_request_id_route_status_and_duration(
+    client: TestClient, logs: Captured
+) -> None:
+    code = new_uscc()
+    r1 = client.get(f"/api/v1/organizations/{code}")
+    r2 = client.get("/healthz")
+    r3 = client.get(f"/no/such/{code}")
+    access = logs.access()
+    assert len(access) == 3, logs.text
+    for response, line, route in zip(
+        (r1, r2, r3), access, ("/api/v1/organizations/{code}", "/healthz", "unmatched"), strict=True
+    ):
+        assert line["request_id"] == response.headers["x-request-id"]
+        assert line["route"] == route
+        assert line["status"] == response.status_code
+        assert line["method"] == "GET"
+        assert isinstance(line["ms"], int | float) and line["ms"] >= 0
+        assert line["level"] == "INFO" and line["ts"]
+    assert len({line["request_id"] for line in access}) == 3
+    assert code not in logs.text
+
+
+def test_request_id_is_on_every_line_of_a_request(
+    client: TestClient, logs: Captured, session: Session
+) -> None:
+    client.get("/api/v1/search", params={"q": "执照"})
+    records = logs.records()
+    assert records and all(r["request_id"] not in ("", "-") for r in records)
+
+
+@pytest.fixture
+def secrets_world(hub_state: HubState, session: Session) -> dict[str, str]:
+    dept = add_org(hub_state, session)
+    person_type = add_certificate_type(
+        session,
+        definer=dept,
+        issuers=[dept],
+        holder_kind="111",
+        name="结婚证",
+        fields=[{"name": "spouse", "label": "配偶姓名", "type": "string", "required": True}],
+    )
+    assert hub_state.dev_idp is not None
+    return {
+        "dept_token": client_token(hub_state, session, org=dept),
+        "admin_token": client_token(hub_state, session, admin=True),
+        "jwt": hub_state.dev_idp.token("111", RIC, "张三"),
+        "person_type": person_type,
+    }
+
+
+def test_no_token_identity_number_or_query_string_in_the_logs(
+    client: TestClient, logs: Captured, secrets_world: dict[str, str]
+) -> None:
+    dept_token, jwt_token = secrets_world["dept_token"], secrets_world["jwt"]
+    body = issue_body(
+        secrets_world["person_type"],
+        RIC,
+        holder={"name": "张三", "kind": "111", "code": RIC},
+        data={"spouse": "李四"},
+    )
+    issued = client.post("/api/v1/certificates", json=body, headers=bearer(dept_token))
+    assert issued.status_code == 201, issued.text
+    cert = issued.json()
+    responses = [
+        issued,
+        client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(jwt_token)),
+        client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(dept_token)),
+        client.get(f"/api/v1/certificates/{cert['id']}", headers=bearer(dept_token[:-3] + "zzz")),
+        client.get(f"/api/v1/verify/{cert['id']}", params={"code": cert["verification_code"]}),
+        client.get(f"/api/v1/verify/{cert['id']}", params={"code": VERIFICATION_CODE}),
+        client.get("/api/v1/search", params={"q": RIC}),
+        client.get(f"/api/v1/organizations/{RIC}"),
+        # refused bodies carrying the identity number: the validation problem must not log it either
+        client.post("/api/v1/certificates", json={**body, "issued_on": "never"}, headers=bearer(dept_token)),
+        client.post("/api/v1/certificates", json={**body, "holder": RIC}, headers=bearer(dept_token)),
+        client.get("/api/v1/certificates/x", headers=bearer(secrets_world["admin_token"])),
+    ]
+    assert [r.status_code for r in responses][:3] == [201, 200, 200]
+    access = logs.access()
+    assert [line["request_id"] for line in access] == [r.headers["x-request-id"] for r in responses]
+    assert [line["status"] for line in access] == [r.status_code for r in responses]
+
+    text = logs.text
+    secret_part = dept_token.rsplit("_", 1)[1]
+    forbidden = {
+        "department token": dept_token,
+        "department token secret": secret_part,
+        "admin token": secrets_world["admin_token"],
+        "citizen JWT": jwt_token,
+        "JWT signature": jwt_token.rsplit(".", 1)[1],
+        "JWT claims": jwt_token.split(".")[1],
+        "identity number": RIC,
+        "masked-ish identity number": RIC[-8:],
+        "verification code": cert["verification_code"],
+        "wrong verification code": VERIFICATION_CODE,
+        "query string": "code=",
+        "certificate id in a raw path": f"/certificates/{cert['id']}",
+        "holder name": "张三",
+        "Bearer": "Bearer",
+    }
+    leaked = [what for what, value in forbidden.items() if value in text]
+    assert not leaked, f"found in the logs: {leaked}"
+    routes = {line["route"] for line in access}
+    assert {"/api/v1/certificates", "/api/v1/certificates/{certificate_id}"} <= routes
+    assert any(route.startswith("/api/v1/verify/{") for route in routes)
+
+
+def test_tokens_are_not_in_the_database_in_clear(
+    client: TestClient, hub_state: HubState, session: Session, secrets_world: dict[str, str]
+) -> None:
+    """Every column of every table, read back as text: neither a token nor its secret part is there."""
+    assert (
+        client.get("/api/v1/certificates/x", headers=bearer(secrets_world["dept_token"])).status_code == 404
+    )
+    session.commit()
+    metadata = MetaData()
+    metadata.reflect(bind=session.connection())
+    assert "api_clients" in metadata.tables
+    dump: list[str] = []
+    for table in metadata.sorted_tables:
+        for row in session.execute(select(table)).all():
+            for value in row:
+                if isinstance(value, bytes | bytearray | memoryview):
+                    dump.append(bytes(value).decode("latin-1"))
+                elif value is not None:
+                    dump.append(str(value))
+    everything = "\n".join(dump)
+    for name in ("dept_token", "admin_token"):
+        token = secrets_world[name]
+        assert token not in everything
+        assert token.rsplit("_", 1)[1] not in everything
+    assert secrets_world["jwt"] not in everything
+    client_rows = session.execute(select(metadata.tables["api_clients"])).mappings().all()
+    assert len(client_rows) >= 2
+    for row in client_rows:
+        assert len(row["token_hash"]) == 64 and int(row["token_hash"], 16) >= 0
+
+
+def test_configure_logging_emits_json_and_silences_the_raw_access_log() -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("uvicorn.access").disabled)
+    try:
+        configure_logging("warning")
+        assert root.level == logging.WARNING
+        assert len(root.handlers) == 1 and isinstance(root.handlers[0].formatter, JsonFormatter)
+        assert logging.getLogger("uvicorn.access").disabled
+        record = logging.LogRecord("hub.x", logging.WARNING, __file__, 1, "hello %s", ("世界",), None)
+        line = json.loads(root.handlers[0].format(record))
+        assert line["msg"] == "hello 世界" and line["level"] == "WARNING" and line["request_id"] == "-"
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("uvicorn.access").disabled = saved[2]
