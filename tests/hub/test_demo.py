@@ -1,0 +1,94 @@
+"""`hub demo` on a fresh data directory, then the same files checked by `hub verify` and pdfsig."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from certificates.models import Certificate
+from hub.cli import app as cli
+from tests.conftest import DatabaseFactory
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_DATABASE_URL", databases.create("sqlite"))
+    monkeypatch.delenv("HUB_MASTER_KEY", raising=False)  # development: generated into the data dir
+    return tmp_path
+
+
+def test_demo_loads_catalog_and_sealed_certificates_and_is_idempotent(demo_env: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo", "--certificates", "12"])
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.stdout[first.stdout.index("{") :])
+    assert set(out["tokens"]) == {"admin", "department", "portal"}
+
+    again = runner.invoke(cli, ["demo", "--certificates", "12"])
+    assert again.exit_code == 0, again.output
+
+    from hub.cli_support import prepared_state
+
+    state = prepared_state()
+    try:
+        with state.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Certificate)) == 12  # no duplicates
+            cert = session.scalars(select(Certificate).limit(1)).one()
+            pdf = state.blobs.get(cert.file_sha256)
+            root_pem = state.signing.trust_list(session)["roots"][0]
+    finally:
+        state.close()
+
+    path = demo_env / "demo.pdf"
+    path.write_bytes(pdf)
+    verified = runner.invoke(cli, ["verify", str(path)])
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(verified.stdout[verified.stdout.index("{") :])
+    assert report["result"] == "valid" and report["signature"]["level"] == "B-LT"
+
+    # An independent validator: poppler's pdfsig with the hub's root in a fresh NSS database.
+    # (Its online OCSP check needs a running hub; the offline one is covered by tests/signing.)
+    nss = demo_env / "nss"
+    nss.mkdir()
+    (demo_env / "root.pem").write_text(root_pem)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            f"sql:{nss}",
+            "-n",
+            "hubroot",
+            "-t",
+            "CT,C,C",
+            "-i",
+            str(demo_env / "root.pem"),
+        ],
+        check=True,
+    )
+    pdfsig = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", "-no-ocsp", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert "Signature is Valid." in pdfsig and "Certificate is Trusted." in pdfsig, pdfsig
+
+    tampered = bytearray(pdf)
+    tampered[tampered.index(b"/Subject") + 12] ^= 0x01
+    path.write_bytes(bytes(tampered))
+    assert runner.invoke(cli, ["verify", str(path)]).exit_code == 1
+    pdfsig = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", "-no-ocsp", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert "Signature is Valid." not in pdfsig
