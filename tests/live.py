@@ -52,6 +52,10 @@ class LiveHubError(RuntimeError):
     """A hub process did not start, or a CLI command failed; the message carries the log tail."""
 
 
+class PortTaken(LiveHubError):
+    """Another process bound the chosen port between choosing it and the server binding it."""
+
+
 def hub_executable() -> str:
     """The ``hub`` console script of the running interpreter's environment."""
     candidate = Path(sys.executable).parent / "hub"
@@ -184,9 +188,16 @@ class HubServer:
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> HubServer:
         """Start ``hub serve`` and wait until ``/healthz`` answers (keeps the port when it is free)."""
-        self.launch()
-        self.wait_ready(timeout)
-        return self
+        for attempt in range(3):
+            self.launch()
+            try:
+                self.wait_ready(timeout)
+                return self
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                self.port = free_port()  # lost the race for the port to another process: next one
+        raise AssertionError("unreachable")
 
     def launch(self) -> None:
         """Start the process without waiting (``wait_ready`` waits): lets several start at once."""
@@ -214,7 +225,9 @@ class HubServer:
         with httpx.Client(base_url=self.url, timeout=2.0) as http:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise LiveHubError(
+                    tail = log_tail(self.log_path, 10).lower()
+                    taken = "address already in use" in tail or "errno 98" in tail
+                    raise (PortTaken if taken else LiveHubError)(
                         f"{self.name} ({self.url}) exited with status {self.process.returncode} before "
                         f"answering /healthz.\nlog tail ({self.log_path}):\n{log_tail(self.log_path)}"
                     )
@@ -248,6 +261,8 @@ class HubServer:
         process = self.process
         if process is None:
             return
+        # Forget the process first: a later call must never signal a group id the kernel reused.
+        self.process = None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
         try:
@@ -256,7 +271,8 @@ class HubServer:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        # Anything the server started in its group goes with it, even if the leader already exited.
+        # Anything the server started in its group goes with it (the group id cannot be reused
+        # while members remain).
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
 
