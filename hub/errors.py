@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
@@ -115,6 +116,11 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or ".".join(str(p) for p in loc)
 
 
+def _route(request: Request) -> str:
+    """The matched route template (never the raw path: it can carry codes and identity numbers)."""
+    return str(getattr(request.scope.get("route"), "path", None) or "unmatched")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -127,17 +133,25 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
-        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        detail = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
         return problem(422, "validation_failed", detail, field=first["field"], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
-        return problem(status, DEFAULT_CODES.get(status, "error"), detail, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(status, DEFAULT_CODES.get(status, "error"), detail, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value from the request (a NUL character in text on PostgreSQL, a
+        # number out of range): bad input, not an outage. The message may quote the value: type only.
+        log.warning("database refused a value (%s) on %s", type(exc.orig).__name__, _route(request))
+        return problem(422, "invalid_value", "a value in the request cannot be stored or compared")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not bad input: log the type only (messages may carry data), answer without a trace.
-        log.error("unhandled %s on %s", type(exc).__name__, request.scope.get("route_path", "?"))
+        log.error("unhandled %s on %s", type(exc).__name__, _route(request))
         return problem(500, "internal_error", "The hub could not complete this request.")
