@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub import errors
-from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
 from hub.routers import catalog, certificates, ops, organizations, pki, verify
 from hub.settings import Settings
 from hub.state import HubState, build_state
@@ -20,6 +20,9 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = state is None
+        if own:
+            # A worker process started by uvicorn (``hub serve --workers N``): it sets up its own logs.
+            configure_logging((settings or Settings()).log_level)
         hub_state = state if state is not None else build_state(settings or Settings())
         app.state.hub = hub_state
         try:

@@ -44,6 +44,7 @@ app.add_typer(search_app, name="search")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (CPU-bound sealing scales with them).")] = 1,
 ) -> None:
     """Run the API (migrating the database and creating keys first)."""
     import uvicorn
@@ -54,6 +55,20 @@ def serve(
     settings = Settings()
     configure_logging(settings.log_level)
     state = prepared_state()
+    if workers > 1:
+        # Each worker builds its own state in the app's lifespan; the parent has migrated and
+        # created the keys already, so the workers only open them.
+        state.close()
+        uvicorn.run(
+            "hub.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+        return
     uvicorn.run(create_app(state=state), host=host, port=port, log_config=None, access_log=False)
 
 
