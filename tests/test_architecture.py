@@ -1,0 +1,104 @@
+"""Imports point one way: hub -> certificates -> catalog; hub/certificates -> signing, which imports none
+of ours; only hub knows HTTP. Checked twice: by import-linter's contracts, and by reading every file."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("hub", "catalog", "certificates", "signing")
+HTTP = ("fastapi", "starlette", "uvicorn")
+
+# package -> the top-level packages it must never import (directly, lazily inside a function, or under
+# TYPE_CHECKING)
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "signing": ("hub", "catalog", "certificates", *HTTP),
+    "catalog": ("hub", "certificates", *HTTP),
+    "certificates": ("hub", *HTTP),
+}
+
+
+def _imports(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """Every module ``path`` (under ``root``) imports, absolute, with its line; relative ones resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    module_parts = list(path.relative_to(root).with_suffix("").parts)
+    if module_parts[-1] == "__init__":
+        module_parts.pop()
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                is_package = path.name == "__init__.py"
+                base = module_parts[: len(module_parts) - node.level + (1 if is_package else 0)]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            out.append((node.lineno, name))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "__import__" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                out.append((node.lineno, arg.value))
+    return out
+
+
+def _files(package: str) -> list[Path]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"no sources found for {package}"
+    return files
+
+
+def test_import_linter_contracts_hold() -> None:
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    r = subprocess.run(
+        [str(lint_imports)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 broken" in r.stdout
+    for contract in (
+        "Layers: hub -> certificates -> catalog",
+        "signing imports none of ours",
+        "domain packages never import HTTP frameworks",
+    ):
+        assert f"{contract} KEPT" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_import_in_any_file(package: str) -> None:
+    forbidden = FORBIDDEN[package]
+    found = []
+    for path in _files(package):
+        for line, name in _imports(path):
+            top = name.split(".")[0]
+            if top in forbidden:
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not found, "\n".join(found)
+
+
+def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
+    """The walk finds imports inside functions and resolves relative ones (so it cannot be dodged)."""
+    (tmp_path / "signing").mkdir()
+    probe = tmp_path / "signing" / "probe.py"
+    probe.write_text(
+        "def f():\n"
+        "    import fastapi.routing\n"
+        "    from ..hub import app\n"
+        "    from . import pki\n"
+        "    __import__('catalog.db')\n"
+    )
+    names = sorted(name for _, name in _imports(probe, tmp_path))
+    assert names == ["catalog.db", "fastapi.routing", "hub", "signing"]
+
+
+def test_only_hub_has_http_routers() -> None:
+    """HTTP lives in hub: no other package declares FastAPI routes or Starlette responses by name."""
+    for package in ("catalog", "certificates", "signing"):
+        for path in _files(package):
+            text = path.read_text(encoding="utf-8")
+            assert "APIRouter" not in text, path
