@@ -194,8 +194,8 @@ def test_tokens_are_not_in_the_database_in_clear(
     assert secrets_world["jwt"] not in everything
     client_rows = session.execute(select(metadata.tables["api_clients"])).mappings().all()
     assert len(client_rows) >= 2
-    for row in client_rows:
-        assert len(row["token_hash"]) == 64 and int(row["token_hash"], 16) >= 0
+    for client_row in client_rows:
+        assert len(client_row["token_hash"]) == 64 and int(client_row["token_hash"], 16) >= 0
 
 
 def test_configure_logging_emits_json_and_silences_the_raw_access_log() -> None:
