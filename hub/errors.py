@@ -108,7 +108,7 @@ def problem_for(error: DomainError) -> JSONResponse:
     return problem(status, error.code, error.detail, headers=headers, field=error.field)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for p in parts:
@@ -129,7 +129,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            {"field": field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from catalog.organizations import put_organization
 from certificates.models import Certificate
 from hub.db import unit_of_work
 from hub.state import HubState
+
+log = logging.getLogger("hub.services")
 
 
 def register_organization(
@@ -60,6 +63,9 @@ def upgrade_signatures(state: HubState) -> tuple[int, int]:
                 cert.file_sha256 = state.blobs.put(result.pdf)
                 cert.signature_level = result.level
             done += 1
-        except Exception:
+        except Exception as e:  # one file failing must not stop the others; it is retried next run
+            log.warning(
+                "signature upgrade failed", extra={"fields": {"certificate": cid, "error": type(e).__name__}}
+            )
             failed += 1
     return done, failed

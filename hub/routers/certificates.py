@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from catalog.errors import DomainError, Forbidden, NotFound, ValidationFailed
@@ -24,7 +24,7 @@ from certificates.service import (
     new_version,
 )
 from hub.deps import Caller, CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
-from hub.errors import status_for
+from hub.errors import field_path, status_for
 from hub.state import HubState
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
@@ -214,11 +214,10 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, sta
     for index, raw in enumerate(body.items):
         try:
             item = IssueBody.model_validate(raw)
-        except Exception as e:  # pydantic.ValidationError: report the first field at fault
-            errors = getattr(e, "errors", lambda: [])()
-            loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else None
-            msg = errors[0]["msg"] if errors else "invalid item"
-            results.append(_failure(index, 422, "validation_failed", f"{loc}: {msg}", loc))
+        except ValidationError as e:  # report the first field at fault, as a single issuance would
+            first = e.errors()[0]
+            loc = field_path(tuple(first["loc"]))
+            results.append(_failure(index, 422, "validation_failed", f"{loc}: {first['msg']}", loc))
             continue
         try:
             with session.begin_nested():
