@@ -17,6 +17,10 @@ from catalog.errors import ValidationFailed
 AREA_CODE = re.compile(r"^[1-9]\d{5}$")
 SERIAL = re.compile(r"^[0-9A-Z]{7,32}$")
 EXTERNAL_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# A face value is printed on one A4 page: longer text cannot be shown, only make rendering slow.
+MAX_FACE_TEXT = 2000
+# Control characters (NUL above all, which PostgreSQL refuses) have no place on a certificate's face.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def check_request(req: IssuanceRequest, type_def: dict[str, Any], holder_kind: s
         raise ValidationFailed("serial must be 7–32 digits or capital letters", field="serial")
     if not req.holder.name.strip():
         raise ValidationFailed("holder name must not be empty", field="holder.name")
+    if CONTROL.search(req.holder.name):
+        raise ValidationFailed("holder name contains control characters", field="holder.name")
     if req.holder.kind not in ("111", "001"):
         raise ValidationFailed("holder kind must be 111 or 001", field="holder.kind")
     if req.holder.kind != holder_kind:
@@ -94,6 +100,15 @@ def check_face_data(data: dict[str, Any], fields: list[dict[str, Any]]) -> None:
             if f.get("required"):
                 raise ValidationFailed(f"{f.get('label', name)} is required", field=f"data.{name}")
             continue
+        if isinstance(value, str):
+            if CONTROL.search(value):
+                raise ValidationFailed(
+                    f"{f.get('label', name)} contains control characters", field=f"data.{name}"
+                )
+            if len(value) > MAX_FACE_TEXT:
+                raise ValidationFailed(
+                    f"{f.get('label', name)} is longer than {MAX_FACE_TEXT} characters", field=f"data.{name}"
+                )
         kind = f.get("type", "string")
         ok = {
             "string": lambda v: isinstance(v, str),

@@ -150,6 +150,17 @@ _TOKEN = re.compile(r"\n|[ \t]+|[0-9A-Za-z\u00C0-\u024F.,;:!?%()'\"/@&+_-]+|.", 
 _NO_LINE_START = set("，。、；：！？）》」』】〕’”%,.;:!?)]}")
 
 
+def _fitting_prefix(text: str, font: str, size: float, width: float) -> int:
+    """How many leading characters of ``text`` fit in ``width`` (at least one): one pass, linear in
+    what it scans — a long unbroken word must not cost quadratic time."""
+    total = 0.0
+    for i, char in enumerate(text):
+        total += pdfmetrics.stringWidth(char, font, size)
+        if total > width:
+            return max(1, i)
+    return len(text)
+
+
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Lines of ``text`` no wider than ``width``: Chinese breaks between any two characters, Latin words
     and numbers stay whole unless a single one is wider than the line."""
@@ -173,10 +184,10 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
         if line.strip():
             lines.append(line.rstrip())
         line = "" if piece.isspace() else carried + piece
-        while pdfmetrics.stringWidth(line, font, size) > width:  # a word longer than the line
-            cut = len(line) - 1
-            while cut > 1 and pdfmetrics.stringWidth(line[:cut], font, size) > width:
-                cut -= 1
+        while True:  # a word longer than the line is cut where the line is full
+            cut = _fitting_prefix(line, font, size, width)
+            if cut == len(line):
+                break
             lines.append(line[:cut])
             line = line[cut:]
     if line.strip() or not lines:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
@@ -149,6 +149,19 @@ def install(app: FastAPI) -> None:
         # number out of range): bad input, not an outage. The message may quote the value: type only.
         log.warning("database refused a value (%s) on %s", type(exc.orig).__name__, _route(request))
         return problem(422, "invalid_value", "a value in the request cannot be stored or compared")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down, unreachable or (SQLite) still locked after the busy timeout: an
+        # outage the caller may retry, not a bug. Type only in the log: messages can quote values.
+        log.error("database unavailable (%s) on %s", type(exc).__name__, _route(request))
+        return problem(
+            503,
+            "database_unavailable",
+            "The database cannot be reached; retry later.",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

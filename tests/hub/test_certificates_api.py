@@ -340,3 +340,29 @@ def test_garbage_upload_is_422(client: TestClient, world: World) -> None:
         headers=bearer(world.dept_token),
     )
     assert r.status_code == 422 and r.json()["field"] == "file"
+
+
+def test_face_text_beyond_a_page_is_refused_quickly(client: TestClient, world: World) -> None:
+    body = issue_body(world.type_code, new_uscc("91310000"), data={"company_name": "A" * 20000})
+    r = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token))
+    assert r.status_code == 422 and r.json()["field"] == "data.company_name"
+
+
+def test_a_long_unbroken_word_still_renders(client: TestClient, world: World) -> None:
+    body = issue_body(world.type_code, new_uscc("91310000"), data={"company_name": "W" * 1500})
+    r = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token))
+    assert r.status_code in (201, 422), r.text  # laid out over many lines, or refused as too long for a page
+    if r.status_code == 422:
+        assert r.json()["code"] == "face_too_long"
+
+
+def test_control_characters_in_a_batch_fail_their_item_alone(client: TestClient, world: World) -> None:
+    good = issue_body(world.type_code, new_uscc("91310000"))
+    bad = issue_body(world.type_code, new_uscc("91310000"), data={"company_name": "示范\x00公司"})
+    r = client.post(
+        "/api/v1/certificates/batch", json={"items": [bad, good]}, headers=bearer(world.dept_token)
+    )
+    assert r.status_code == 200
+    first, second = r.json()["results"]
+    assert first["status"] == 422 and first["error"]["field"] == "data.company_name"
+    assert second["status"] == 201

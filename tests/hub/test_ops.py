@@ -89,7 +89,8 @@ def test_readyz_is_503_when_the_database_is_unreachable(unreachable_db_client: T
 
 def test_database_down_is_never_a_trace(unreachable_db_client: TestClient) -> None:
     r = unreachable_db_client.get(f"/api/v1/organizations/{new_uscc()}")
-    assert r.status_code >= 500  # our outage, not the caller's fault
+    assert r.status_code == 503  # our outage, not the caller's fault: retry later
+    assert r.json()["code"] == "database_unavailable" and int(r.headers["retry-after"]) > 0
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "Traceback" not in r.text and "OperationalError" not in r.text
 
