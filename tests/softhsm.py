@@ -66,7 +66,7 @@ def softhsm_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     """An initialised, empty SoftHSM2 token in ``tmp_path``; yields (lib_path, label, user pin)."""
     lib_path = softhsm_lib_path()
     if lib_path is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
+        pytest.fail("SoftHSM2 is missing: ./run tests installs softhsm2")
     conf = write_softhsm_conf(tmp_path / "softhsm")
     monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
     subprocess.run(
