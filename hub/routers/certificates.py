@@ -204,7 +204,8 @@ def issue(
 
 @router.post("/certificates/batch")
 def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, state: StateDep) -> JSONResponse:
-    """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone."""
+    """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
+    committed as it succeeds (resending the batch is safe: issuance is idempotent)."""
     limit = state.settings.limits.max_batch_items
     if len(body.items) > limit:
         raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
@@ -231,6 +232,9 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, sta
         except DomainError as e:
             results.append(_failure(index, status_for(e), e.code, e.detail, e.field))
             continue
+        # Each item is committed on its own: a long batch never holds the (SQLite) write lock for
+        # minutes, and an item answered here is kept even if the connection drops before the answer.
+        session.commit()
         if issued.created:
             state.metrics.certificates_issued.labels(issued.certificate.signature_level).inc()
         results.append(

@@ -290,9 +290,9 @@ def test_sigkill_mid_batch_loses_nothing_acknowledged_and_resending_duplicates_n
         assert (row.id, row.file_sha256) == (cert["id"], cert["sha256"])
     # Complete means row + event + intact blob, for every row there is (acknowledged or not).
     assert_complete(engine, hub, issuer.token, list(rows.values()))
-    # The killed batch left blobs without rows (orphans), never rows without blobs.
-    if sender.acknowledged_batches == 2:  # the kill landed, as planned, in the third batch
-        assert blob_count(hub.blob_dir) > len(rows)
+    # The killed batch may leave blobs without rows (orphans: sealed, not committed), never rows
+    # without blobs. Its items commit one by one, so some of them may already be complete rows.
+    assert blob_count(hub.blob_dir) >= len(rows)
 
     # Resend everything: acknowledged items come back as the same certificates, the rest are issued.
     with hub.client(issuer.token, timeout=300) as http:
