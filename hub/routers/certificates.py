@@ -8,8 +8,14 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 from sqlalchemy.orm import Session
 
 from catalog.errors import DomainError, Forbidden, NotFound, ValidationFailed
@@ -202,8 +208,33 @@ def issue(
     return certificate_out(state, issued.certificate, caller, issued.verification_code)
 
 
-@router.post("/certificates/batch")
-def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, state: StateDep) -> JSONResponse:
+class ItemError(BaseModel):
+    code: str
+    detail: str
+    field: str | None = None
+
+
+class BatchResult(BaseModel):
+    """One item's outcome: ``certificate`` when it was issued (201) or repeated (200), else ``error``."""
+
+    index: int
+    status: int
+    certificate: CertificateOut | None = None
+    error: ItemError | None = None
+
+    @model_serializer(mode="wrap")
+    def _one_of(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        data.pop("error" if self.certificate is not None else "certificate", None)
+        return data
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResult]
+
+
+@router.post("/certificates/batch", response_model=BatchOut)
+def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, state: StateDep) -> BatchOut:
     """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
     committed as it succeeds (resending the batch is safe: issuance is idempotent)."""
     limit = state.settings.limits.max_batch_items
@@ -211,7 +242,7 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, sta
         raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
     assert caller.org_code is not None
     services = state.certificate_services(session)
-    results: list[dict[str, Any]] = []
+    results: list[BatchResult] = []
     for index, raw in enumerate(body.items):
         try:
             item = IssueBody.model_validate(raw)
@@ -237,20 +268,15 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, sta
         session.commit()
         if issued.created:
             state.metrics.certificates_issued.labels(issued.certificate.signature_level).inc()
+        certificate = certificate_out(state, issued.certificate, caller, issued.verification_code)
         results.append(
-            {
-                "index": index,
-                "status": 201 if issued.created else 200,
-                "certificate": certificate_out(
-                    state, issued.certificate, caller, issued.verification_code
-                ).model_dump(mode="json"),
-            }
+            BatchResult(index=index, status=201 if issued.created else 200, certificate=certificate)
         )
-    return JSONResponse({"results": results})
+    return BatchOut(results=results)
 
 
-def _failure(index: int, status: int, code: str, detail: str, field: str | None) -> dict[str, Any]:
-    return {"index": index, "status": status, "error": {"code": code, "detail": detail, "field": field}}
+def _failure(index: int, status: int, code: str, detail: str, field: str | None) -> BatchResult:
+    return BatchResult(index=index, status=status, error=ItemError(code=code, detail=detail, field=field))
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateOut)

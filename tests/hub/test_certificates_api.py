@@ -366,3 +366,14 @@ def test_control_characters_in_a_batch_fail_their_item_alone(client: TestClient,
     first, second = r.json()["results"]
     assert first["status"] == 422 and first["error"]["field"] == "data.company_name"
     assert second["status"] == 201
+
+
+def test_batch_results_carry_a_certificate_or_an_error(client: TestClient, world: World) -> None:
+    ok = issue_body(world.type_code, new_uscc("91310000"), valid_until=None)
+    bad = issue_body(world.type_code, new_uscc("91310000"), area_code="x")
+    results = client.post(
+        "/api/v1/certificates/batch", json={"items": [ok, bad]}, headers=bearer(world.dept_token)
+    ).json()["results"]
+    assert set(results[0]) == {"index", "status", "certificate"}
+    assert results[0]["certificate"]["valid_until"] is None  # a long-term certificate keeps its null field
+    assert set(results[1]) == {"index", "status", "error"}
