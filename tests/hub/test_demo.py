@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from certificates.models import Certificate
 from hub.cli import app as cli
 from tests.conftest import DatabaseFactory
+from tests.pdfsig import Pdfsig
 
 
 @pytest.fixture
@@ -53,42 +53,13 @@ def test_demo_loads_catalog_and_sealed_certificates_and_is_idempotent(demo_env: 
     assert report["result"] == "valid" and report["signature"]["level"] == "B-LT"
 
     # An independent validator: poppler's pdfsig with the hub's root in a fresh NSS database.
-    # (Its online OCSP check needs a running hub; the offline one is covered by tests/signing.)
-    nss = demo_env / "nss"
-    nss.mkdir()
-    (demo_env / "root.pem").write_text(root_pem)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
-    subprocess.run(
-        [
-            "certutil",
-            "-A",
-            "-d",
-            f"sql:{nss}",
-            "-n",
-            "hubroot",
-            "-t",
-            "CT,C,C",
-            "-i",
-            str(demo_env / "root.pem"),
-        ],
-        check=True,
-    )
-    pdfsig = subprocess.run(
-        ["pdfsig", "-nssdir", f"sql:{nss}", "-no-ocsp", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert "Signature is Valid." in pdfsig and "Certificate is Trusted." in pdfsig, pdfsig
+    # (Its online OCSP check needs a running hub: see test_live_signing; here offline.)
+    pdfsig = Pdfsig(demo_env / "pdfsig", root_pem)
+    report = pdfsig(pdf, online=False)
+    assert "Signature is Valid." in report and "Certificate is Trusted." in report, report
 
     tampered = bytearray(pdf)
     tampered[tampered.index(b"/Subject") + 12] ^= 0x01
     path.write_bytes(bytes(tampered))
     assert runner.invoke(cli, ["verify", str(path)]).exit_code == 1
-    pdfsig = subprocess.run(
-        ["pdfsig", "-nssdir", f"sql:{nss}", "-no-ocsp", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert "Signature is Valid." not in pdfsig
+    assert "Signature is Valid." not in pdfsig(bytes(tampered), online=False)

@@ -3,13 +3,13 @@ poppler's pdfsig checking the seal's status online at the hub's own OCSP respond
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.live import LiveHubs
+from tests.pdfsig import Pdfsig
 
 
 @pytest.mark.slow
@@ -27,38 +27,14 @@ def test_http_tsa_and_online_ocsp_make_pdfsig_trust_the_seal(live_hubs: LiveHubs
         pdf = http.get(f"/api/v1/certificates/{cert['id']}/file").content
         root_pem = http.get("/api/v1/trust").json()["roots"][0]
 
-    path, nss = tmp_path / "c.pdf", tmp_path / "nss"
-    path.write_bytes(pdf)
-    nss.mkdir()
-    (tmp_path / "root.pem").write_text(root_pem)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
-    subprocess.run(
-        [
-            "certutil",
-            "-A",
-            "-d",
-            f"sql:{nss}",
-            "-n",
-            "hubroot",
-            "-t",
-            "CT,C,C",
-            "-i",
-            str(tmp_path / "root.pem"),
-        ],
-        check=True,
-    )
+    pdfsig = Pdfsig(tmp_path, root_pem)
 
-    def pdfsig() -> str:
-        return subprocess.run(
-            ["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True, check=False
-        ).stdout
-
-    online = pdfsig()  # NSS asks the seal certificate's OCSP URL: the hub's responder
+    online = pdfsig(pdf)  # NSS asks the seal certificate's OCSP URL: the hub's responder
     assert "Signature is Valid." in online and "Certificate is Trusted." in online, online
 
     # Revoke the seal: the same responder now says so, and pdfsig stops trusting the certificate.
     hub.cli("seals", "revoke", "--org", issuer.org_code)
-    revoked = pdfsig()
+    revoked = pdfsig(pdf)
     assert "Signature is Valid." in revoked and "Certificate is Trusted." not in revoked, revoked
 
     # The hub's own verdict on the file agrees.

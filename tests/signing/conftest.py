@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import subprocess
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from signing.ocsp import respond
 from signing.pades import Level, PkiRevocationProvider, Sealer, SealIdentity
 from signing.pki import HubPKI
 from signing.tsa import LocalTimeStamper, TimestampAuthority
+from tests.pdfsig import Pdfsig
 
 MASTER_KEY = b"test master key, 32 bytes long!!"
 HUB_ORG = "测试市大数据局"
@@ -161,32 +161,9 @@ def sealed(hub: HubEnv, sample_pdf: bytes) -> Callable[[Level], bytes]:
 
 
 @pytest.fixture(scope="session")
-def nss_db(tmp_path_factory: pytest.TempPathFactory, hub: HubEnv) -> Path:
-    directory = tmp_path_factory.mktemp("nss")
-    root_pem = hub.directory / "pki" / "root.crt.pem"
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "hubroot", "-t", "CT,C,C", "-i", str(root_pem)],
-        check=True,
-    )
-    return directory
-
-
-@pytest.fixture(scope="session")
-def pdfsig(nss_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], str]:
-    """Run poppler's pdfsig on PDF bytes; return its report (it exits 0 even for bad signatures)."""
-    work = tmp_path_factory.mktemp("pdfsig")
-    counter = iter(range(1_000_000))
-
-    def run(pdf: bytes) -> str:
-        path = work / f"doc{next(counter)}.pdf"
-        path.write_bytes(pdf)
-        done = subprocess.run(
-            ["pdfsig", "-nssdir", f"sql:{nss_db}", str(path)], capture_output=True, text=True, timeout=60
-        )
-        return done.stdout
-
-    return run
+def pdfsig(tmp_path_factory: pytest.TempPathFactory, hub: HubEnv) -> Callable[[bytes], str]:
+    """Run poppler's pdfsig, trusting the test PKI's root, on PDF bytes; return its report."""
+    return Pdfsig(tmp_path_factory.mktemp("pdfsig"), (hub.directory / "pki" / "root.crt.pem").read_bytes())
 
 
 def first_signature_block(pdfsig_output: str) -> str:
