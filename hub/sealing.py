@@ -12,7 +12,7 @@ from typing import Any
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import NotFound
@@ -112,7 +112,11 @@ class HubSigning:
         seal = self.current_seal(session, org_code)
         if seal is not None:
             return seal
-        label = f"seal-{org_code}"
+        # A new key for every seal: a seal replacing a revoked (perhaps compromised) one never reuses its key.
+        generation = (
+            session.scalar(select(func.count()).select_from(Seal).where(Seal.org_code == org_code)) or 0
+        )
+        label = f"seal-{org_code}-{generation + 1}"
         public_key = self.keystore.ensure_key(label)
         cert = self.pki.issue_seal_certificate(public_key, org_name, org_code)
         seal = Seal(

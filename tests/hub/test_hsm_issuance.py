@@ -41,7 +41,7 @@ def test_seals_live_on_the_token_and_certificates_verify(
             type_code = add_certificate_type(session, definer=dept, issuers=[dept], holder_kind="001")
             token = client_token(state, session, org=dept)
             session.commit()
-            assert state.signing.keystore.has_key(f"seal-{dept}")
+            assert state.signing.keystore.has_key(f"seal-{dept}-1")
         # Nothing of the seal key is on disk: the file key store's directory holds no seal key.
         assert not list((tmp_path / "var" / "pki").glob(f"seal-keys/*{dept}*"))
 

@@ -206,7 +206,8 @@ def test_signature_after_seal_revocation_is_invalid(
 def test_new_seal_after_revocation_issues_valid_certificates(
     client: TestClient, issued: Issued, hub_state: HubState, session: Session
 ) -> None:
-    old_serial = hub_state.signing.identity(session, issued.dept).cert.serial_number
+    old = hub_state.signing.identity(session, issued.dept).cert
+    old_serial, old_key = old.serial_number, old.public_key.dump()
     hub_state.signing.revoke_seal(session, issued.dept)
     type_code = issued.id.split(".")[5]
     r = client.post(
@@ -215,7 +216,9 @@ def test_new_seal_after_revocation_issues_valid_certificates(
         headers=bearer(issued.dept_token),
     )
     assert r.status_code == 201
-    assert hub_state.signing.identity(session, issued.dept).cert.serial_number != old_serial
+    new = hub_state.signing.identity(session, issued.dept).cert
+    assert new.serial_number != old_serial
+    assert new.public_key.dump() != old_key  # a revoked seal's key is never used again
     pdf = client.get(f"/api/v1/certificates/{r.json()['id']}/file", headers=bearer(issued.dept_token)).content
     assert _verify(client, pdf)["result"] == "valid"
 
