@@ -24,9 +24,14 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 @app.callback()
 def _configure() -> None:
+    """Commands print their results; their logs say only what went wrong (``hub serve`` logs at
+    ``HUB_LOG_LEVEL``)."""
+    import logging
+
     from hub.observability import configure_logging
 
-    configure_logging(Settings().log_level)
+    level = Settings().log_level.upper()
+    configure_logging(level if logging.getLevelName(level) >= logging.WARNING else "WARNING")
 
 
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
@@ -123,6 +128,25 @@ def clients_create(
     except DomainError as e:
         raise fail(e.detail) from None
     print_json({"client_id": issued.client_id, "token": issued.token})
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[str, typer.Argument(help="The client_id printed at creation.")],
+) -> None:
+    """Revoke an API client: its token is refused (401) from now on."""
+    from hub.clients import revoke_client
+    from hub.db import unit_of_work
+
+    state = prepared_state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            revoke_client(session, client_id)
+    except DomainError as e:
+        raise fail(e.detail) from None
+    finally:
+        state.close()
+    print_json({"client_id": client_id, "revoked": True})
 
 
 @dev_app.command("token")

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.db import utcnow
 from catalog.errors import NotFound, Unauthorized, ValidationFailed
 from catalog.models import Organization
 from hub.models import ApiClient
@@ -68,4 +69,15 @@ def authenticate_client(session: Session, hash_key: bytes, token: str) -> ApiCli
     ok = hmac.compare_digest(expected, _hash(secret, hash_key))
     if client is None or not ok or client.revoked_at is not None:
         raise Unauthorized("unknown bearer token", code="invalid_token")
+    return client
+
+
+def revoke_client(session: Session, client_id: str) -> ApiClient:
+    """Refuse a client's token from now on (idempotent)."""
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"no API client {client_id}", code="client_not_found")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        session.flush()
     return client

@@ -208,3 +208,15 @@ def test_switched_off_dev_provider_tokens_are_refused(hub_state: HubState, tmp_p
             assert c.get("/_probe/whoami", headers=bearer(good)).status_code == 200
     finally:
         off.close()
+
+
+def test_revoked_client_token_is_refused(
+    app_client: TestClient, hub_state: HubState, session: Session
+) -> None:
+    from hub.clients import revoke_client
+
+    org = add_org(hub_state, session)
+    token = client_token(hub_state, session, org=org)
+    assert app_client.get("/_probe/whoami", headers=bearer(token)).status_code == 200
+    revoke_client(session, token.split("_")[1])
+    assert app_client.get("/_probe/whoami", headers=bearer(token)).status_code == 401
