@@ -71,8 +71,15 @@ def softhsm_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
     subprocess.run(
         [
-            "softhsm2-util", "--init-token", "--free",
-            "--label", TOKEN_LABEL, "--pin", USER_PIN, "--so-pin", SO_PIN,
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN_LABEL,
+            "--pin",
+            USER_PIN,
+            "--so-pin",
+            SO_PIN,
         ],
         check=True,
         capture_output=True,

@@ -165,10 +165,14 @@ def test_cose_sign1_layout_and_signature(signer: QRSigner, key: ec.EllipticCurve
     # Sig_structure = ["Signature1", protected, h'', payload], spelled out byte by byte.
     assert len(payload) < 256
     sig_structure = (
-        b"\x84" + b"\x6aSignature1"
-        + bytes([0x40 + len(protected)]) + protected
+        b"\x84"
+        + b"\x6aSignature1"
+        + bytes([0x40 + len(protected)])
+        + protected
         + b"\x40"
-        + b"\x58" + bytes([len(payload)]) + payload
+        + b"\x58"
+        + bytes([len(payload)])
+        + payload
     )
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     key.public_key().verify(der, sig_structure, ec.ECDSA(hashes.SHA256()))
