@@ -23,9 +23,12 @@ def demo(
     certificates: Annotated[int, typer.Option(help="How many demo certificates to issue.")] = 300,
 ) -> None:
     """Load the demonstration catalog and certificates, and print where to look."""
+    from sqlalchemy import select
+
     from catalog.catalogfile import SECTIONS
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, demo_bundle, load_bundle
+    from certificates.models import Certificate
     from hub.clients import create_client
     from hub.db import unit_of_work
     from hub.demo import issue_demo_certificates
@@ -60,6 +63,19 @@ def demo(
                     session, state.token_hash_key, name="demo portal", org_code=portal, admin=False
                 ).token,
             }
+            sample = session.scalars(
+                select(Certificate).where(Certificate.issuer_code == dept).order_by(Certificate.id).limit(1)
+            ).first()
+            example = None
+            if sample is not None:
+                example = {
+                    "id": sample.id,
+                    "holder": sample.holder_name,
+                    "verification_code": state.vault.decrypt(
+                        sample.verification_code_enc, purpose=b"verification"
+                    ),
+                    "file": f"{state.settings.public_url}/api/v1/certificates/{sample.id}/file",
+                }
     finally:
         state.close()
     url = state.settings.public_url
@@ -70,6 +86,7 @@ def demo(
             "trust_list": f"{url}/api/v1/trust",
             "tokens": tokens,
             "department": dept,
+            "example_certificate": example,
             "citizen_token": "hub dev token --kind 111 --code <identity number> --name <name>",
         }
     )
