@@ -53,7 +53,7 @@ def test_token_is_stored_only_as_a_hash(hub_state: HubState, session: Session) -
     org = add_org(hub_state, session)
     token = client_token(hub_state, session, org=org)
     rows = session.scalars(select(ApiClient)).all()
-    secret = token.rsplit("_", 1)[1]
+    secret = token.split("_", 2)[2]
     assert rows and all(secret not in r.token_hash and token not in r.token_hash for r in rows)
 
 

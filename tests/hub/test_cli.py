@@ -196,7 +196,7 @@ def test_clients_create_prints_a_token_once_that_authenticates(hub: Hub, app_cli
         with state.sessions() as session:
             row = session.scalar(select(ApiClient).where(ApiClient.id == out["client_id"]))
             assert row is not None and row.role == "department" and row.org_code == dept
-            secret = token.rsplit("_", 1)[1]
+            secret = token.split("_", 2)[2]
             assert secret not in row.token_hash and token not in row.token_hash
     finally:
         state.close()
