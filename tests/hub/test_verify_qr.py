@@ -53,7 +53,9 @@ def scanned(
 def test_printed_qr_is_a_compact_signed_payload(scanned: tuple[str, str, str]) -> None:
     text, _, _ = scanned
     assert text.startswith(PREFIX)
-    assert qr_version(text) <= 10
+    # A company holder with an eight-character name: 307–312 characters, version 10 or 11 at level M
+    # depending on the (random) ECDSA signature — see docs/qr.md for the measured table.
+    assert qr_version(text) <= 11
 
 
 def test_scanned_qr_verifies_valid(client: TestClient, scanned: tuple[str, str, str]) -> None:
