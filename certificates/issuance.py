@@ -58,7 +58,7 @@ def validate_holder_code(kind: str, code: str, *, field_name: str = "holder.code
         return str(module.validate(code))
     except StdnumError as e:
         # The message names the field and the rule, never the number itself.
-        raise ValidationFailed(f"not a valid {label}: {e.message}", field=field_name) from None
+        raise ValidationFailed(f"not a valid {label}: {getattr(e, 'message', e)}", field=field_name) from None
 
 
 def check_request(req: IssuanceRequest, type_def: dict[str, Any], holder_kind: str) -> None:

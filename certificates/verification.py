@@ -96,7 +96,8 @@ def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None
         return cert
     try:
         reader = PdfReader(io.BytesIO(pdf))
-        subject = str((reader.metadata or {}).get("/Subject") or "")
+        metadata = reader.metadata
+        subject = str(metadata.get("/Subject") or "") if metadata is not None else ""
     except Exception:  # an unreadable file has no identifier to find
         return None
     match = IDENTIFIER.search(subject)

@@ -12,6 +12,7 @@ from typing import Any
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,8 @@ _current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVa
 
 
 def _pem(cert: asn1_x509.Certificate) -> str:
-    return asn1_pem.armor("CERTIFICATE", cert.dump()).decode()
+    armored: bytes = asn1_pem.armor("CERTIFICATE", cert.dump())
+    return armored.decode()
 
 
 class HubSigning:
@@ -53,9 +55,8 @@ class HubSigning:
         )
         self.keystore = self._keystore(settings, master_key)
         self.tsa = TimestampAuthority(self.pki.tsa_cert, self.pki.tsa_key, self.pki.chain)
+        timestamper: TimeStamper
         if settings.signing.tsa_url:
-            from pyhanko.sign.timestamps import HTTPTimeStamper
-
             timestamper = HTTPTimeStamper(settings.signing.tsa_url, timeout=5)
         else:
             timestamper = LocalTimeStamper(self.tsa)

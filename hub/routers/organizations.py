@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from catalog.organizations import get_organization
 from hub.deps import ReadSessionDep
@@ -14,6 +14,8 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 
 class OrganizationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     kind: Literal["department", "portal", "operator"]
@@ -24,4 +26,4 @@ class OrganizationOut(BaseModel):
 def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
     """An organization by its 统一社会信用代码."""
     org = get_organization(session, code)
-    return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)  # type: ignore[arg-type]
+    return OrganizationOut.model_validate(org, from_attributes=True)
