@@ -1,7 +1,7 @@
 """Issuance throughput over HTTP against a real ``hub serve`` (SQLite, fresh data dir, local blobs).
 
     .venv/bin/python bench/issuance.py [--singles N] [--batches B] [--batch-size S] [--threads T]
-                                       [--levels B-LT,B-B]
+                                       [--levels B-LT,B-B] [--database-url URL] [--workers W]
 
 For each PAdES level (``HUB_SIGNING__LEVEL``) it starts a hub on a free loopback port, registers a
 department, a certificate type and a token with the CLI, warms up, then measures:
@@ -68,7 +68,11 @@ def _batches(hub: HubServer, issuer: Issuer, batches: int, size: int) -> None:
 def run_level(level: str, args: argparse.Namespace) -> list[tuple[str, int, float]]:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         hub = HubServer(
-            data_dir=Path(tmp) / "data", env_overrides={"HUB_SIGNING__LEVEL": level}, name="bench"
+            data_dir=Path(tmp) / "data",
+            database_url=args.database_url,
+            env_overrides={"HUB_SIGNING__LEVEL": level},
+            name="bench",
+            serve_args=["--workers", str(args.workers)],
         )
         try:
             started = time.perf_counter()
@@ -107,6 +111,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--levels", default="B-LT,B-B")
+    parser.add_argument(
+        "--database-url", default=None, help="an empty database (default: SQLite in the data dir)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="hub serve --workers")
     args = parser.parse_args()
 
     print(

@@ -147,6 +147,7 @@ class HubServer:
     database_url: str | None = None
     env_overrides: dict[str, str] = field(default_factory=dict)
     name: str = "hub"
+    serve_args: list[str] = field(default_factory=list)  # e.g. ["--workers", "2"]
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -210,7 +211,15 @@ class HubServer:
             log.write(f"\n--- start #{self.starts} on port {self.port} ---\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [hub_executable(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    hub_executable(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *self.serve_args,
+                ],
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
