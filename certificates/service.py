@@ -145,13 +145,15 @@ def issue_certificate(
         return existing
     _check(services, request, ctype)
 
-    serial = request.serial or next_serial(session, issuer_code)
-    if request.serial is not None and session.scalar(
-        select(func.count())
-        .select_from(Certificate)
-        .where(Certificate.issuer_code == issuer_code, Certificate.serial == serial)
-    ):
-        raise Conflict(f"serial {serial} is already used by this issuer", code="serial_taken")
+    if request.serial is not None:
+        serial = request.serial
+        if _serial_used(session, issuer_code, serial):
+            raise Conflict(f"serial {serial} is already used by this issuer", code="serial_taken")
+    else:
+        # A department may have chosen a serial the counter reaches later: skip over it.
+        serial = next_serial(session, issuer_code)
+        while _serial_used(session, issuer_code, serial):
+            serial = next_serial(session, issuer_code)
     identifier = CertificateIdentifier(request.type_code, issuer_code, serial, 1)
     issuer = session.get(Organization, issuer_code)
     assert issuer is not None
@@ -182,6 +184,11 @@ def issue_certificate(
         return existing
     _record(session, cert, "issue", None, Status.VALID, actor, None)
     return Issued(cert, True, code)
+
+
+def _serial_used(session: Session, issuer_code: str, serial: str) -> bool:
+    used = select(Certificate.id).where(Certificate.issuer_code == issuer_code, Certificate.serial == serial)
+    return session.scalar(used.limit(1)) is not None
 
 
 def _check(services: CertificateServices, request: IssuanceRequest, ctype: CertificateType) -> None:

@@ -377,3 +377,29 @@ def test_batch_results_carry_a_certificate_or_an_error(client: TestClient, world
     assert set(results[0]) == {"index", "status", "certificate"}
     assert results[0]["certificate"]["valid_until"] is None  # a long-term certificate keeps its null field
     assert set(results[1]) == {"index", "status", "error"}
+
+
+def test_hub_serials_skip_one_a_department_chose(client: TestClient, world: World, session: Session) -> None:
+    from certificates.service import next_serial
+
+    upcoming = int(next_serial(session, world.dept)) + 1  # the one the hub would hand out next
+    chosen = f"{upcoming:010d}"
+    r = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000"), serial=chosen),
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 201 and parse(r.json()["id"]).serial == chosen
+    auto = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000")),
+        headers=bearer(world.dept_token),
+    )
+    assert auto.status_code == 201, auto.text
+    assert parse(auto.json()["id"]).serial != chosen
+    taken = client.post(
+        "/api/v1/certificates",
+        json=issue_body(world.type_code, new_uscc("91310000"), serial=chosen),
+        headers=bearer(world.dept_token),
+    )
+    assert taken.status_code == 409 and taken.json()["code"] == "serial_taken"
