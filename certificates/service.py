@@ -180,7 +180,8 @@ def issue_certificate(
         # The same external_id raced us and committed first: answer as a repeat would.
         existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
         if existing is None:
-            raise
+            # Another issuance took the same serial at the same moment (a department-chosen one).
+            raise Conflict("a concurrent issuance took this serial; retry", code="serial_taken") from None
         return existing
     _record(session, cert, "issue", None, Status.VALID, actor, None)
     return Issued(cert, True, code)
