@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,6 +82,9 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_RENDER_LOCK = threading.Lock()
+
+
 def render(face: CertificateFace, *, font_path: str | os.PathLike[str] | None = None) -> RenderedCertificate:
     """Render ``face`` to a one-page A4 PDF, leaving ``SEAL_BOX`` on page 0 empty for the seal."""
     font = face_font(font_path)
@@ -90,29 +94,33 @@ def render(face: CertificateFace, *, font_path: str | os.PathLike[str] | None = 
     rows = _rows(face)
     size, laid_out = _fit(rows, font)
 
-    buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font, initialFontSize=12
-    )
-    # Fixed dates and IDs make the output a function of the face alone; the dates shown are the issue date.
-    stamp = f"D:{face.issued_on:%Y%m%d}000000+08'00'"
-    canvas.setDateFormatter(lambda *_: stamp)
-    canvas.setTitle(face.title)
-    canvas.setSubject(face.identifier)
-    canvas.setAuthor(face.issuer_name)
-    canvas.setCreator("hub")
-    canvas.setProducer("hub")
+    # reportlab's TrueType subsetting keeps per-font state that concurrent documents corrupt (a
+    # KeyError mid-subset under threads): one page at a time. Rendering is CPU-bound Python under the
+    # GIL, so the lock costs no throughput.
+    with _RENDER_LOCK:
+        buffer = io.BytesIO()
+        canvas = Canvas(
+            buffer, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font, initialFontSize=12
+        )
+        # Fixed dates and IDs make the output a function of the face alone (dates shown: the issue date).
+        stamp = f"D:{face.issued_on:%Y%m%d}000000+08'00'"
+        canvas.setDateFormatter(lambda *_: stamp)
+        canvas.setTitle(face.title)
+        canvas.setSubject(face.identifier)
+        canvas.setAuthor(face.issuer_name)
+        canvas.setCreator("hub")
+        canvas.setProducer("hub")
 
-    _draw_frame(canvas)
-    _draw_heading(canvas, face, font)
-    _draw_rows(canvas, laid_out, font, size)
-    _draw_qr(canvas, face, font)
-    _draw_issuer(canvas, face, font)
-    canvas.setFont(font, 8)
-    canvas.setFillGray(0.3)
-    canvas.drawCentredString(PAGE_WIDTH / 2, 48, f"电子证照标识：{face.identifier}")
-    canvas.showPage()
-    canvas.save()
+        _draw_frame(canvas)
+        _draw_heading(canvas, face, font)
+        _draw_rows(canvas, laid_out, font, size)
+        _draw_qr(canvas, face, font)
+        _draw_issuer(canvas, face, font)
+        canvas.setFont(font, 8)
+        canvas.setFillGray(0.3)
+        canvas.drawCentredString(PAGE_WIDTH / 2, 48, f"电子证照标识：{face.identifier}")
+        canvas.showPage()
+        canvas.save()
     return RenderedCertificate(pdf=buffer.getvalue())
 
 
