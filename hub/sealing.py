@@ -71,7 +71,6 @@ class HubSigning:
         self.qr = QRSigner(self.pki.qr_key.private_key)
         self._identities: dict[str, SealIdentity] = {}
         self._crl: tuple[datetime, bytes] | None = None
-        self._root_crl: tuple[datetime, bytes] | None = None
         self._lock = threading.Lock()
 
     @staticmethod
@@ -233,17 +232,14 @@ class HubSigning:
 
     def ocsp_response(self, session: Session, request_der: bytes) -> bytes:
         with self.using(session):
-            return self._ocsp_response(request_der)
-
-    def _ocsp_response(self, request_der: bytes) -> bytes:
-        return respond(
-            request_der,
-            self.status_of,
-            responder_cert=self.pki.ocsp_cert,
-            responder_key=self.pki.ocsp_key,
-            ca_cert=self.pki.issuing_cert,
-            now=datetime.now(UTC),
-        )
+            return respond(
+                request_der,
+                self.status_of,
+                responder_cert=self.pki.ocsp_cert,
+                responder_key=self.pki.ocsp_key,
+                ca_cert=self.pki.issuing_cert,
+                now=datetime.now(UTC),
+            )
 
     def crl(self, session: Session) -> bytes:
         """The issuing CA's CRL (revoked seals), rebuilt at most once a minute or on revocation."""
@@ -268,19 +264,10 @@ class HubSigning:
         return der
 
     def root_crl(self) -> bytes:
-        """The root's CRL: the hub's root revokes nothing but could (the issuing CA)."""
-        now = datetime.now(UTC)
-        with self._lock:
-            if self._root_crl is not None and now - self._root_crl[0] < timedelta(days=1):
-                return self._root_crl[1]
+        """The root's CRL, the same one B-LT seals embed."""
         if self.pki.root_key is None:
             raise NotFound("the root CRL is published by the imported CA's owner", code="not_found")
-        der = build_crl(
-            self.pki.root_cert, self.pki.root_key, [], this_update=now, next_update=now + timedelta(days=30)
-        )
-        with self._lock:
-            self._root_crl = (now, der)
-        return der
+        return self.revocation.root_crl()
 
 
 class RequestSealing:

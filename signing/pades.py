@@ -146,10 +146,13 @@ class PkiRevocationProvider:
             )
         crls: tuple[bytes, ...] = ()
         if pki.issuing_cert.dump() != pki.root_cert.dump():
-            crls = (self._current_root_crl(now),)
+            crls = (self.root_crl(now),)
         return RevocationMaterial(ocsp_responses=tuple(ocsps), crls=crls)
 
-    def _current_root_crl(self, now: datetime) -> bytes:
+    def root_crl(self, now: datetime | None = None) -> bytes:
+        """The root's CRL (covering the issuing CA): embedded for B-LT and published at the root's
+        CRL distribution point — one CRL, rebuilt when half its lifetime has passed."""
+        now = now or self._clock()
         if self._root_crl is not None:
             return self._root_crl()
         with self._lock:
