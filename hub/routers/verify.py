@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
@@ -16,6 +16,10 @@ router = APIRouter(prefix="/api/v1", tags=["verification"])
 
 
 class SignatureOut(BaseModel):
+    """The part of ``signing.validation.SignatureReport`` a verifier is shown."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     intact: bool
     trusted: bool
     signed_by: str | None
@@ -27,16 +31,22 @@ class SignatureOut(BaseModel):
 
 
 class CertificateInfo(BaseModel):
+    """``certificates.verification.CertificateSummary`` as JSON."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     status: str
     type_name: str
     issuer_name: str
     issuer_code: str
     holder_name: str
-    valid_until: str | None
+    valid_until: date | None
 
 
 class VerificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     result: Literal["valid", "invalid", "indeterminate"]
     signature: SignatureOut | None = None
     certificate: CertificateInfo | None
@@ -44,32 +54,7 @@ class VerificationOut(BaseModel):
 
 
 def verification_out(v: Verification) -> VerificationOut:
-    sig = None
-    if v.signature is not None:
-        r = v.signature
-        sig = SignatureOut(
-            intact=r.intact,
-            trusted=r.trusted,
-            signed_by=r.signed_by,
-            signed_at=r.signed_at,
-            timestamped=r.timestamped,
-            level=r.level,
-            indication=r.indication.value,
-            sub_indication=r.sub_indication,
-        )
-    cert = None
-    if v.certificate is not None:
-        c = v.certificate
-        cert = CertificateInfo(
-            id=c.id,
-            status=c.status,
-            type_name=c.type_name,
-            issuer_name=c.issuer_name,
-            issuer_code=c.issuer_code,
-            holder_name=c.holder_name,
-            valid_until=c.valid_until.isoformat() if c.valid_until else None,
-        )
-    return VerificationOut(result=v.result, signature=sig, certificate=cert, problems=list(v.problems))
+    return VerificationOut.model_validate(v)
 
 
 @router.post("/verify", response_model=VerificationOut, response_model_exclude_none=False)
