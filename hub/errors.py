@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -121,6 +122,13 @@ def _route(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "path", None) or "unmatched")
 
 
+def _origin(exc: BaseException) -> str:
+    """Where an exception was raised, as ``file:line in function`` frames (innermost last): enough
+    to find a bug, with no values in it."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    return " < ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -165,6 +173,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug, not bad input: log the type only (messages may carry data), answer without a trace.
-        log.error("unhandled %s on %s", type(exc).__name__, _route(request))
+        # A bug, not bad input: log the type and where it was raised — never the message, which may
+        # carry data — and answer without a trace.
+        log.error("unhandled %s on %s at %s", type(exc).__name__, _route(request), _origin(exc))
         return problem(500, "internal_error", "The hub could not complete this request.")
