@@ -72,6 +72,11 @@ class HubSigning:
         self._identities: dict[str, SealIdentity] = {}
         self._crl: tuple[datetime, bytes] | None = None
         self._lock = threading.Lock()
+        self.seal_lock = threading.Lock()
+        # Parse the shared certificates completely now: asn1crypto's lazy parsing is not safe when
+        # several threads touch the same object for the first time (verification runs in threads).
+        for cert in (self.pki.root_cert, self.pki.issuing_cert, self.pki.tsa_cert, self.pki.ocsp_cert):
+            _ = cert.native
 
     @staticmethod
     def _keystore(settings: Settings, master_key: bytes) -> KeyStore:
@@ -169,6 +174,7 @@ class HubSigning:
         _, _, der = asn1_pem.unarmor(seal.certificate_pem.encode())
         cert = asn1_x509.Certificate.load(der)
         org_name = cert.subject.native.get("organization_name", org_code)
+        _ = cert.native  # fully parsed before other threads share it (see __init__)
         identity = SealIdentity(label=seal.key_label, cert=cert, org_name=str(org_name), uscc=org_code)
         with self._lock:
             self._identities[org_code] = identity
@@ -283,6 +289,10 @@ class RequestSealing:
         kwargs = {}
         if seal_box is not None:
             kwargs["box"] = tuple(round(v) for v in seal_box)
-        with self.signing.using(self.session):
+        # One seal at a time per process: asn1crypto parses shared certificates lazily and pyHanko's
+        # signers are not documented as thread-safe, while uvicorn runs requests in a thread pool.
+        # Sealing is CPU-bound Python under the GIL, so this costs no throughput; processes
+        # (``hub serve --workers``) still seal in parallel.
+        with self.signing.seal_lock, self.signing.using(self.session):
             result = self.signing.sealer.seal(pdf, identity, **kwargs)  # type: ignore[arg-type]
         return SealedPdf(pdf=result.pdf, level=result.level)
