@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import yaml
 
-from catalog.errors import ValidationFailed
 from catalog.schemas import (
     CatalogLookup,
     CertificateTypeIn,
@@ -42,6 +41,7 @@ from catalog.schemas import (
     type_code_valid,
     validate_body,
 )
+from kernel.errors import ValidationFailed
 
 __all__ = ["SECTIONS", "CatalogBundle", "load_catalog_file", "parse_catalog"]
 

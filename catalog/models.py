@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.db import Base, JSONType, UTCDateTime, utcnow
+from kernel.clock import utcnow
+from kernel.db import Base, JSONType, UTCDateTime
 
 
 class Timestamps:
@@ -94,3 +95,19 @@ class SearchDocument(Base):
     name_grams: Mapped[str] = mapped_column(String)
     body_grams: Mapped[str] = mapped_column(String)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ApiClient(Base):
+    """An API client of an organization (or the hub's operators): an opaque bearer token kept only
+    as a keyed hash, and the role it acts in."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    org_code: Mapped[str | None] = mapped_column(ForeignKey("organizations.code"), index=True)
+    # HMAC-SHA256 of the token's secret part under a key derived from the master key.
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from catalog.errors import NotFound, ValidationFailed
 from catalog.models import Organization
+from kernel.errors import NotFound, ValidationFailed
 
 KINDS = ("department", "portal", "operator")
 

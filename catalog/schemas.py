@@ -9,7 +9,7 @@ Two layers of checks:
   certificate type, data resource and item a body mentions exists. The database layer implements
   the lookup over its tables; :mod:`catalog.catalogfile` implements it over a file being loaded.
 
-Both report :class:`~catalog.errors.ValidationFailed` whose ``field`` is a path such as
+Both report :class:`~kernel.errors.ValidationFailed` whose ``field`` is a path such as
 ``materials[0].certificate_types[1]`` (see :func:`validate_body`).
 """
 
@@ -33,7 +33,7 @@ from pydantic_core import PydanticCustomError
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from catalog.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 __all__ = [
     "CatalogLookup",

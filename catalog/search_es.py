@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from catalog.errors import Unavailable
 from catalog.search import SearchDoc, SearchHit, SearchResult
+from kernel.errors import Unavailable
 
 __all__ = ["ElasticsearchSearchIndex"]
 

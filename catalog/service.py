@@ -21,7 +21,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog.catalogfile import SECTIONS, CatalogBundle, load_catalog_file
-from catalog.errors import NotFound, ValidationFailed
 from catalog.models import CertificateType, CertificateTypeIssuer, DataResource, Item, OneThing, Organization
 from catalog.organizations import put_organization as _put_organization
 from catalog.schemas import (
@@ -35,6 +34,7 @@ from catalog.schemas import (
     type_code_valid,
 )
 from catalog.search import EmbeddedSearchIndex, SearchDoc, record_change
+from kernel.errors import NotFound, ValidationFailed
 
 __all__ = [
     "DatabaseLookup",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from catalog.errors import DomainError, ValidationFailed
+from kernel.errors import DomainError, ValidationFailed
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from catalog.errors import NotFound, Unavailable
 from certificates.blobstore import (
     checked_cutoff,
     checked_digest,
@@ -18,6 +17,7 @@ from certificates.blobstore import (
     is_digest,
     verified,
 )
+from kernel.errors import NotFound, Unavailable
 
 _TEMP_PREFIX = ".tmp-"
 

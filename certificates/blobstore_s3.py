@@ -15,7 +15,6 @@ from minio.error import MinioException, S3Error
 from urllib3.exceptions import HTTPError
 from urllib3.util import Retry, Timeout
 
-from catalog.errors import NotFound, Unavailable
 from certificates.blobstore import (
     checked_cutoff,
     checked_digest,
@@ -24,6 +23,7 @@ from certificates.blobstore import (
     is_digest,
     verified,
 )
+from kernel.errors import NotFound, Unavailable
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from catalog.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 ROOT = "1.2.156.3005.2"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

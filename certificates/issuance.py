@@ -12,7 +12,7 @@ from typing import Any
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from catalog.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 AREA_CODE = re.compile(r"^[1-9]\d{5}$")
 SERIAL = re.compile(r"^[0-9A-Z]{7,32}$")

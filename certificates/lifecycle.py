@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from catalog.errors import Conflict
+from kernel.errors import Conflict
 
 
 class Status(StrEnum):

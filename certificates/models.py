@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.db import Base, JSONType, UTCDateTime, utcnow
+from kernel.clock import utcnow
+from kernel.db import Base, JSONType, UTCDateTime
 
 
 class Certificate(Base):

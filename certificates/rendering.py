@@ -23,8 +23,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from catalog.errors import ValidationFailed
 from certificates.fonts import face_font
+from kernel.errors import ValidationFailed
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in PDF points, origin bottom left

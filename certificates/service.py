@@ -18,7 +18,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog.models import CertificateType, CertificateTypeIssuer, Organization
 from certificates.blobstore import BlobStore
 from certificates.identifiers import CertificateIdentifier, parse
@@ -26,6 +25,7 @@ from certificates.issuance import IssuanceRequest, check_request
 from certificates.lifecycle import CHANGEABLE, Status, effective_status, transition
 from certificates.models import Certificate, CertificateEvent, IssuanceKey, SerialCounter
 from certificates.privacy import HolderVault
+from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 VERIFICATION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 VERIFICATION_LENGTH = 10

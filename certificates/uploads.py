@@ -13,7 +13,7 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from catalog.errors import PayloadTooLarge, ValidationFailed
+from kernel.errors import PayloadTooLarge, ValidationFailed
 
 FIELD = "file"
 

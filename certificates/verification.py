@@ -19,13 +19,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.errors import NotFound, ValidationFailed
 from catalog.models import CertificateType, Organization
 from certificates.blobstore import digest_of
 from certificates.identifiers import parse
 from certificates.lifecycle import Status, effective_status
 from certificates.models import Certificate
 from certificates.service import hash_verification_code
+from kernel.errors import NotFound, ValidationFailed
 from signing.qr import TrustList, decode_and_verify
 from signing.validation import Coverage, Indication, SignatureReport
 

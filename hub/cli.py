@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from catalog.errors import DomainError
 from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
+from kernel.errors import DomainError
 
 app = typer.Typer(
     help="The hub: electronic certificates, catalog and data sharing.",
@@ -97,8 +97,8 @@ def orgs_add(
     kind: Annotated[str, typer.Option("--kind", help="department | portal | operator")],
 ) -> None:
     """Register an organization (a department also gets its seal)."""
-    from hub.db import unit_of_work
     from hub.services import register_organization
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
@@ -116,8 +116,8 @@ def clients_create(
     admin: Annotated[bool, typer.Option("--admin", help="An operator client with the admin role.")] = False,
 ) -> None:
     """Create an API client; prints its token once (only a hash is kept)."""
-    from hub.clients import create_client
-    from hub.db import unit_of_work
+    from catalog.clients import create_client
+    from kernel.db import unit_of_work
 
     if not admin and org is None:
         raise fail("give --org USCC or --admin")
@@ -135,8 +135,8 @@ def clients_revoke(
     client_id: Annotated[str, typer.Argument(help="The client_id printed at creation.")],
 ) -> None:
     """Revoke an API client: its token is refused (401) from now on."""
-    from hub.clients import revoke_client
-    from hub.db import unit_of_work
+    from catalog.clients import revoke_client
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.errors import DomainError, ValidationFailed
 from hub.cli_support import fail, prepared_state, print_json
+from kernel.errors import DomainError, ValidationFailed
 
 catalog_app = typer.Typer(help="The catalog (目录).", no_args_is_help=True)
 search_app = typer.Typer(help="The catalog's search index.", no_args_is_help=True)
@@ -26,8 +26,8 @@ def catalog_load(
     from catalog.catalogfile import load_catalog_file
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, load_bundle
-    from hub.db import unit_of_work
     from hub.services import register_organization
+    from kernel.db import unit_of_work
 
     if not file.is_file():
         raise fail(f"{file}: no such file")
@@ -56,7 +56,7 @@ def search_reindex() -> None:
     """Rebuild the search index from the catalog in the database."""
     from catalog.search import EmbeddedSearchIndex
     from catalog.service import all_search_documents
-    from hub.db import unit_of_work
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:

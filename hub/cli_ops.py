@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from catalog.errors import DomainError
 from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
+from kernel.errors import DomainError
 
 certificates_app = typer.Typer(help="Certificates (电子证照).", no_args_is_help=True)
 storage_app = typer.Typer(help="Object storage.", no_args_is_help=True)
@@ -26,13 +26,13 @@ def demo(
     from sqlalchemy import select
 
     from catalog.catalogfile import SECTIONS
+    from catalog.clients import create_client
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, demo_bundle, load_bundle
     from certificates.models import Certificate
-    from hub.clients import create_client
-    from hub.db import unit_of_work
     from hub.demo import issue_demo_certificates
     from hub.services import register_organization
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
@@ -107,8 +107,8 @@ def verify(
     if file is None:
         raise fail("give FILE.pdf, or --qr TEXT --trust trust.json", 2)
     from certificates.verification import verify_pdf
-    from hub.db import unit_of_work
     from hub.routers.verify import verification_out
+    from kernel.db import unit_of_work
 
     if not file.is_file():
         raise fail(f"{file}: no such file", 2)
@@ -162,7 +162,7 @@ def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
 def certificates_expire() -> None:
     """Record status 05 for every certificate whose validity has ended."""
     from certificates.service import expire_due
-    from hub.db import unit_of_work
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
@@ -214,7 +214,7 @@ def seals_revoke(
     reason: Annotated[str, typer.Option(help="RFC 5280 reason, e.g. key_compromise.")] = "key_compromise",
 ) -> None:
     """Revoke a department's seal certificate (its signatures after now no longer validate)."""
-    from hub.db import unit_of_work
+    from kernel.db import unit_of_work
 
     state = prepared_state()
     try:

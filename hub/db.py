@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -49,17 +47,3 @@ def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmake
     """Sessions for writing, or (``read_only``) for requests that only read."""
     bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
-
-
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error. Services only flush()."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
-from catalog.errors import Conflict
 from catalog.models import CertificateType, CertificateTypeIssuer, Organization
 from certificates.issuance import Holder, IssuanceRequest
 from certificates.service import issue_certificate
 from hub.state import HubState
+from kernel.errors import Conflict
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = [

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from catalog.errors import Forbidden, Unauthorized
-from hub.clients import authenticate_client
-from hub.db import unit_of_work
-from hub.identity import Citizen
+from catalog.clients import authenticate_client
 from hub.state import HubState
+from kernel.actor import Actor, Role
+from kernel.db import unit_of_work
+from kernel.errors import Forbidden, Unauthorized
 
 
 def get_state(request: Request) -> HubState:
@@ -55,36 +54,20 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: an API client (role + organization) or a citizen."""
-
-    role: str  # department | portal | admin | citizen
-    client_id: str | None = None
-    org_code: str | None = None
-    citizen: Citizen | None = None
-
-    @property
-    def actor(self) -> str:
-        if self.citizen is not None:
-            return "citizen"
-        return f"client:{self.client_id}"
-
-
 def get_caller(
     state: StateDep,
     session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
+) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("a bearer token is required", code="unauthorized")
     token = credentials.credentials
     if token.count(".") == 2:
         citizen = state.verifier.verify(token)
-        return Caller(role="citizen", citizen=citizen)
+        return Actor.for_citizen(citizen)
     try:
         client = authenticate_client(session, state.token_hash_key, token)
-        return Caller(role=client.role, client_id=client.id, org_code=client.org_code)
+        return Actor.for_client(client.role, client.id, client.org_code)
     finally:
         # End the look-up's read transaction now: no snapshot is held while the endpoint works,
         # and it never nests around the endpoint's own write transaction.
@@ -95,18 +78,20 @@ def get_optional_caller(
     state: StateDep,
     session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller | None:
+) -> Actor | None:
     if credentials is None:
         return None
     return get_caller(state, session, credentials)
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
-OptionalCallerDep = Annotated[Caller | None, Depends(get_optional_caller)]
+CallerDep = Annotated[Actor, Depends(get_caller)]
+OptionalCallerDep = Annotated[Actor | None, Depends(get_optional_caller)]
 
 
-def require(*roles: str):  # type: ignore[no-untyped-def]
-    def check(caller: CallerDep) -> Caller:
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    """A dependency admitting only callers of these roles (403 for the others)."""
+
+    def check(caller: CallerDep) -> Actor:
         if caller.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}", code="forbidden")
         return caller
@@ -114,5 +99,5 @@ def require(*roles: str):  # type: ignore[no-untyped-def]
     return Depends(check)
 
 
-AdminDep = Annotated[Caller, require("admin")]
-DepartmentDep = Annotated[Caller, require("department")]
+AdminDep = Annotated[Actor, require(Role.ADMIN)]
+DepartmentDep = Annotated[Actor, require(Role.DEPARTMENT)]

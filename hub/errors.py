@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.errors import (
+from certificates.blobstore import BlobCorrupted
+from kernel.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -22,7 +23,6 @@ from catalog.errors import (
     Unavailable,
     ValidationFailed,
 )
-from certificates.blobstore import BlobCorrupted
 
 log = logging.getLogger("hub.errors")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from catalog.errors import Unauthorized
+from kernel.actor import Citizen
+from kernel.errors import Unauthorized
 
 ASYMMETRIC_ALGORITHMS = {"ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "EdDSA"}
 HOLDER_KINDS = {"111", "001"}
-
-
-@dataclass(frozen=True)
-class Citizen:
-    holder_kind: str
-    holder_code: str
-    name: str
 
 
 class DevIdentityProvider:

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 import migrations
-from hub.tables import metadata
 from migrations.env_support import include_object
+from migrations.metadata import metadata
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
 

@@ -16,11 +16,11 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.errors import NotFound
 from catalog.models import Organization
 from certificates.models import Seal
 from certificates.service import SealedPdf
 from hub.settings import Settings
+from kernel.errors import NotFound
 from signing.crl import RevocationInfo, RevokedCertificate, build_crl
 from signing.filekeys import FileKeyStore
 from signing.keystore import KeyStore

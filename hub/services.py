@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from catalog.models import Organization
 from catalog.organizations import put_organization
 from certificates.models import Certificate
-from hub.db import unit_of_work
 from hub.state import HubState
+from kernel.db import unit_of_work
 
 log = logging.getLogger("hub.services")
 

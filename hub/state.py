@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.clients import token_hash_key
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
 from certificates.privacy import HolderVault
 from certificates.service import CertificateServices, Renderer
 from certificates.uploads import check_uploaded_pdf
-from hub.clients import token_hash_key
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics

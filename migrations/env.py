@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from hub.tables import metadata
 from migrations.env_support import include_object
+from migrations.metadata import metadata
 
 config = context.config
 target_metadata = metadata

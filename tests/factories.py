@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
-from hub.clients import create_client
+from catalog.clients import create_client
 from hub.services import register_organization
 from hub.state import HubState
 

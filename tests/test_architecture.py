@@ -1,5 +1,6 @@
-"""Imports point one way: hub -> certificates -> catalog; hub/certificates -> signing, which imports none
-of ours; only hub knows HTTP. Checked twice: by import-linter's contracts, and by reading every file."""
+"""Imports point one way: hub > certificates > catalog > kernel; hub/certificates -> signing, which imports
+none of ours; migrations never import hub; only hub knows HTTP. Checked twice: by import-linter's
+contracts, and by reading every file."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hub", "catalog", "certificates", "signing")
+PACKAGES = ("hub", "kernel", "catalog", "certificates", "signing", "migrations")
 HTTP = ("fastapi", "starlette", "uvicorn")
 
 # package -> the top-level packages it must never import (directly, lazily inside a function, or under
 # TYPE_CHECKING)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "signing": ("hub", "catalog", "certificates", *HTTP),
+    "signing": ("hub", "kernel", "catalog", "certificates", "migrations", *HTTP),
+    "kernel": ("hub", "catalog", "certificates", "signing", "migrations", *HTTP),
     "catalog": ("hub", "certificates", *HTTP),
     "certificates": ("hub", *HTTP),
+    "migrations": ("hub",),
 }
 
 
@@ -62,8 +65,9 @@ def test_import_linter_contracts_hold() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 broken" in r.stdout
     for contract in (
-        "Layers: hub -> certificates -> catalog",
+        "Layers: hub > applications > sharing > certificates > catalog > audit > kernel",
         "signing imports none of ours",
+        "migrations gather the tables without the hub",
         "domain packages never import HTTP frameworks",
     ):
         assert f"{contract} KEPT" in r.stdout, r.stdout
@@ -98,7 +102,7 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
 
 def test_only_hub_has_http_routers() -> None:
     """HTTP lives in hub: no other package declares FastAPI routes or Starlette responses by name."""
-    for package in ("catalog", "certificates", "signing"):
+    for package in ("kernel", "catalog", "certificates", "signing"):
         for path in _files(package):
             text = path.read_text(encoding="utf-8")
             assert "APIRouter" not in text, path

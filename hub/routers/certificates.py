@@ -18,7 +18,6 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
-from catalog.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from certificates.issuance import Holder, IssuanceRequest
 from certificates.lifecycle import effective_status
 from certificates.models import Certificate
@@ -29,9 +28,11 @@ from certificates.service import (
     issue_certificate,
     new_version,
 )
-from hub.deps import Caller, CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
+from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
 from hub.state import HubState
+from kernel.actor import Actor
+from kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
 
@@ -128,7 +129,7 @@ def _issue_request(body: IssueBody) -> IssuanceRequest:
 
 
 def certificate_out(
-    state: HubState, cert: Certificate, caller: Caller | None, code: str | None = None
+    state: HubState, cert: Certificate, caller: Actor | None, code: str | None = None
 ) -> CertificateOut:
     """The certificate as this caller may see it: holder code and verification code only for
     the holder and the issuer."""
@@ -169,7 +170,7 @@ def certificate_out(
     )
 
 
-def _readable(state: HubState, session: Session, certificate_id: str, caller: Caller) -> Certificate:
+def _readable(state: HubState, session: Session, certificate_id: str, caller: Actor) -> Certificate:
     """Issuer, holder and admins read a certificate; for anyone else it does not exist (404)."""
     cert = get_certificate(session, certificate_id)
     if caller.role == "admin" or (caller.role == "department" and caller.org_code == cert.issuer_code):

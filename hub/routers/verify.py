@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.errors import PayloadTooLarge, ValidationFailed
 from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
 from hub.deps import ReadSessionDep, StateDep
+from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
 

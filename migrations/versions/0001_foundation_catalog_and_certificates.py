@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.db import JSONType, UTCDateTime
+from kernel.db import JSONType, UTCDateTime
 
 revision = "0001"
 down_revision = None

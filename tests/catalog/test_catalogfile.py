@@ -10,7 +10,7 @@ import pytest
 from stdnum.cn import uscc
 
 from catalog.catalogfile import CatalogBundle, load_catalog_file, parse_catalog
-from catalog.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 ORG = "11310000DEM000091"
 ORG += uscc.calc_check_digit(ORG)

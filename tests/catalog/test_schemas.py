@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from stdnum.cn import uscc
 
-from catalog.errors import ValidationFailed
 from catalog.schemas import (
     CertificateTypeIn,
     DataResourceIn,
@@ -24,6 +23,7 @@ from catalog.schemas import (
     uscc_valid,
     validate_body,
 )
+from kernel.errors import ValidationFailed
 
 
 def make_uscc(body: str) -> str:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from catalog import service
 from catalog.catalogfile import CatalogBundle, parse_catalog
-from catalog.errors import NotFound, ValidationFailed
 from catalog.models import CertificateType, Item, OneThing, Organization, SearchDocument
 from catalog.organizations import put_organization
 from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn
 from catalog.search import EmbeddedSearchIndex, SearchDoc, SearchResult, follow_commits
+from kernel.errors import NotFound, ValidationFailed
 from tests.factories import new_uscc
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import NotFound, Unavailable, ValidationFailed
 from certificates.blobstore import BlobCorrupted, BlobStore
 from certificates.blobstore_local import LocalBlobStore
 from certificates.blobstore_s3 import S3BlobStore
+from kernel.errors import NotFound, Unavailable, ValidationFailed
 from tests.seaweed import SeaweedS3
 
 PDF_LIKE = b"%PDF-1.7\n" + bytes(range(256)) * 40

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from catalog.errors import ValidationFailed
 from certificates.identifiers import ALPHABET, ROOT, CertificateIdentifier, check_character, parse
+from kernel.errors import ValidationFailed
 
 PUBLISHED = [
     "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",

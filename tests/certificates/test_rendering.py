@@ -13,9 +13,9 @@ import segno
 from PIL import Image
 from pypdf import PdfReader
 
-from catalog.errors import ValidationFailed
 from certificates import fonts
 from certificates.rendering import QR_BOX, QR_MASK, SEAL_BOX, CertificateFace, render, wrap
+from kernel.errors import ValidationFailed
 
 IDENTIFIER = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 QR_TEXT = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IDOEZIA-6IMXFQB6L1HB0R:4SHE3*4B3Z5DSB+4E"

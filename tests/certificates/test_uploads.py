@@ -14,8 +14,8 @@ from pypdf.generic import (
 )
 from reportlab.pdfgen.canvas import Canvas
 
-from catalog.errors import PayloadTooLarge, ValidationFailed
 from certificates.uploads import check_uploaded_pdf
+from kernel.errors import PayloadTooLarge, ValidationFailed
 
 LIMIT = 5 * 1024 * 1024
 

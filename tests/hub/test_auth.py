@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.models import ApiClient
 from hub.app import create_app
 from hub.deps import AdminDep, CallerDep, DepartmentDep
-from hub.models import ApiClient
 from hub.state import HubState
 from tests.conftest import make_settings
 from tests.factories import add_org, bearer, client_token, new_ric
@@ -213,7 +213,7 @@ def test_switched_off_dev_provider_tokens_are_refused(hub_state: HubState, tmp_p
 def test_revoked_client_token_is_refused(
     app_client: TestClient, hub_state: HubState, session: Session
 ) -> None:
-    from hub.clients import revoke_client
+    from catalog.clients import revoke_client
 
     org = add_org(hub_state, session)
     token = client_token(hub_state, session, org=org)

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from catalog.models import ApiClient
 from hub import migrate
 from hub.app import create_app
 from hub.cli import app as cli_app
-from hub.models import ApiClient
 from hub.state import HubState, build_state
 from tests.conftest import DatabaseFactory, make_settings
 from tests.factories import bearer, new_ric, new_uscc

@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.db import utcnow
-from catalog.errors import NotFound, Unauthorized, ValidationFailed
-from catalog.models import Organization
-from hub.models import ApiClient
+from catalog.models import ApiClient, Organization
+from kernel.actor import Role
+from kernel.clock import utcnow
+from kernel.errors import NotFound, Unauthorized, ValidationFailed
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 (a format marker, not a secret)
-ROLE_BY_ORG_KIND = {"department": "department", "portal": "portal", "operator": "admin"}
+ROLE_BY_ORG_KIND = {"department": Role.DEPARTMENT, "portal": Role.PORTAL, "operator": Role.ADMIN}
 
 
 def token_hash_key(master_key: bytes) -> bytes:
@@ -40,7 +40,7 @@ def create_client(
 ) -> IssuedToken:
     """Register a client and return its token; the token is never stored, only its keyed hash."""
     if admin:
-        role = "admin"
+        role = Role.ADMIN
         if org_code is not None and session.get(Organization, org_code) is None:
             raise NotFound(f"organization {org_code} is not registered", code="organization_not_found")
     else:
@@ -52,9 +52,8 @@ def create_client(
         role = ROLE_BY_ORG_KIND[org.kind]
     client_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    session.add(
-        ApiClient(id=client_id, name=name, role=role, org_code=org_code, token_hash=_hash(secret, hash_key))
-    )
+    token_hash = _hash(secret, hash_key)
+    session.add(ApiClient(id=client_id, name=name, role=role.value, org_code=org_code, token_hash=token_hash))
     session.flush()
     return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}")
 
