@@ -28,7 +28,7 @@ from reportlab.pdfgen import canvas
 
 from signing.filekeys import FileKeyStore
 from signing.pades import DEFAULT_BOX, Level, Sealer, SealIdentity
-from signing.pki import HubPKI
+from signing.pki.authority import HubPKI
 from signing.seal_image import DEFAULT_FONT
 from signing.tsa import LocalTimeStamper, TimestampAuthority
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from signing.filekeys import PrivateKey
-from signing.pki import to_crypto
+from signing.pki.convert import to_crypto
 
 __all__ = ["RevocationInfo", "RevokedCertificate", "build_crl"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NotRequired, TypedDict, Unpack
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -17,9 +17,9 @@ from cryptography.x509 import ocsp
 
 from signing.crl import RevocationInfo
 from signing.filekeys import PrivateKey
-from signing.pki import to_crypto
+from signing.pki.convert import to_crypto
 
-__all__ = ["CertStatus", "StatusOf", "build_response", "respond"]
+__all__ = ["CertStatus", "ResponseSigning", "StatusOf", "build_response", "respond"]
 
 CertStatus = RevocationInfo | None | Literal["unknown"]
 """None: good; RevocationInfo: revoked; "unknown": the CA never issued this serial."""
@@ -27,6 +27,16 @@ CertStatus = RevocationInfo | None | Literal["unknown"]
 StatusOf = Callable[[int], CertStatus]
 
 DEFAULT_VALIDITY = timedelta(days=1)
+
+
+class ResponseSigning(TypedDict):
+    """The keyword arguments ``respond`` and ``build_response`` share: who signs, for which CA, when."""
+
+    responder_cert: asn1_x509.Certificate
+    responder_key: PrivateKey
+    ca_cert: asn1_x509.Certificate
+    now: datetime
+    validity: NotRequired[timedelta]  # how long the response may be relied on (default: DEFAULT_VALIDITY)
 
 
 def _hash_for(name: str) -> hashes.HashAlgorithm | None:
@@ -50,8 +60,7 @@ def _add_status(
     serial: int,
     algorithm: hashes.HashAlgorithm,
     status: CertStatus,
-    now: datetime,
-    validity: timedelta,
+    signing: ResponseSigning,
 ) -> ocsp.OCSPResponseBuilder:
     if status is None:
         cert_status, revoked_at, reason = ocsp.OCSPCertStatus.GOOD, None, None
@@ -60,6 +69,7 @@ def _add_status(
     else:
         cert_status = ocsp.OCSPCertStatus.REVOKED
         revoked_at, reason = status.revoked_at, status.reason_flag
+    now = signing["now"]
     return builder.add_response_by_hash(
         issuer_name_hash=issuer_hashes[0],
         issuer_key_hash=issuer_hashes[1],
@@ -67,18 +77,16 @@ def _add_status(
         algorithm=algorithm,
         cert_status=cert_status,
         this_update=now,
-        next_update=now + validity,
+        next_update=now + signing.get("validity", DEFAULT_VALIDITY),
         revocation_time=revoked_at,
         revocation_reason=reason,
     )
 
 
-def _sign(
-    builder: ocsp.OCSPResponseBuilder, responder_cert: asn1_x509.Certificate, responder_key: PrivateKey
-) -> bytes:
-    responder = to_crypto(responder_cert)
+def _sign(builder: ocsp.OCSPResponseBuilder, signing: ResponseSigning) -> bytes:
+    responder = to_crypto(signing["responder_cert"])
     builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder).certificates([responder])
-    response = builder.sign(responder_key, hashes.SHA256())
+    response = builder.sign(signing["responder_key"], hashes.SHA256())
     return response.public_bytes(serialization.Encoding.DER)
 
 
@@ -86,16 +94,7 @@ def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
     return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(serialization.Encoding.DER)
 
 
-def respond(
-    request_der: bytes,
-    status_of: StatusOf,
-    *,
-    responder_cert: asn1_x509.Certificate,
-    responder_key: PrivateKey,
-    ca_cert: asn1_x509.Certificate,
-    now: datetime,
-    validity: timedelta = DEFAULT_VALIDITY,
-) -> bytes:
+def respond(request_der: bytes, status_of: StatusOf, **signing: Unpack[ResponseSigning]) -> bytes:
     """Answer a DER OCSP request with a DER basic OCSP response (nonce echoed if present)."""
     try:
         request = ocsp.load_der_ocsp_request(request_der)
@@ -109,32 +108,25 @@ def respond(
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
     if algorithm is None:
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-    ca_hashes = _issuer_hashes(to_crypto(ca_cert), algorithm)
+    ca_hashes = _issuer_hashes(to_crypto(signing["ca_cert"]), algorithm)
     if req_hashes != ca_hashes:
         return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
     try:
         status = status_of(serial)
     except Exception:  # the callback's failure must not take the responder down
         return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
-    builder = _add_status(ocsp.OCSPResponseBuilder(), ca_hashes, serial, algorithm, status, now, validity)
+    builder = _add_status(ocsp.OCSPResponseBuilder(), ca_hashes, serial, algorithm, status, signing)
     if nonce is not None:
         builder = builder.add_extension(nonce, critical=False)
-    return _sign(builder, responder_cert, responder_key)
+    return _sign(builder, signing)
 
 
 def build_response(
-    cert: asn1_x509.Certificate,
-    status: CertStatus,
-    *,
-    responder_cert: asn1_x509.Certificate,
-    responder_key: PrivateKey,
-    ca_cert: asn1_x509.Certificate,
-    now: datetime,
-    validity: timedelta = DEFAULT_VALIDITY,
+    cert: asn1_x509.Certificate, status: CertStatus, **signing: Unpack[ResponseSigning]
 ) -> bytes:
     """A DER OCSP response about ``cert`` without a request, for embedding in a PAdES B-LT DSS."""
     algorithm = hashes.SHA256()
-    ca_hashes = _issuer_hashes(to_crypto(ca_cert), algorithm)
+    ca_hashes = _issuer_hashes(to_crypto(signing["ca_cert"]), algorithm)
     serial = int(cert.serial_number)
-    builder = _add_status(ocsp.OCSPResponseBuilder(), ca_hashes, serial, algorithm, status, now, validity)
-    return _sign(builder, responder_cert, responder_key)
+    builder = _add_status(ocsp.OCSPResponseBuilder(), ca_hashes, serial, algorithm, status, signing)
+    return _sign(builder, signing)

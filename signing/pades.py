@@ -8,7 +8,8 @@ If the timestamp source fails, ``seal`` still succeeds at B-B and says so in ``S
 ``upgrade`` later raises such a file to B-T (document timestamp), B-LT (DSS) or B-LTA.
 
 Revocation data for B-LT is never fetched: the caller supplies it through a ``RevocationProvider``
-(the hub answers from its database; ``PkiRevocationProvider`` does so from the hub's own PKI).
+(the hub answers from its database; ``signing.revocation.PkiRevocationProvider`` does so from the
+hub's own PKI).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import hashlib
 import io
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast, get_args
 
@@ -39,20 +39,17 @@ from pyhanko.sign.validation import DocumentSecurityStore
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from signing.crl import RevokedCertificate, build_crl
+from signing.blocking import blocking
 from signing.errors import SealingFailed, SigningError, TimestampUnavailable
 from signing.keystore import KeyStore
-from signing.ocsp import StatusOf, build_response
-from signing.pki import HubPKI
+from signing.pki.authority import HubPKI
+from signing.revocation import RevocationMaterial, RevocationProvider
 from signing.seal_image import DEFAULT_FONT, SealImageContent, seal_image
 from signing.validation import LEVELS, Level, detect_level
 
 __all__ = [
     "LEVELS",
     "Level",
-    "PkiRevocationProvider",
-    "RevocationMaterial",
-    "RevocationProvider",
     "SealIdentity",
     "SealResult",
     "Sealer",
@@ -75,102 +72,11 @@ class SealIdentity:
 
 @dataclass(frozen=True)
 class SealResult:
+    """A sealed PDF, the level it reached, and its SHA-256 (hex)."""
+
     pdf: bytes
     level: Level
     sha256: str
-
-
-@dataclass(frozen=True)
-class RevocationMaterial:
-    """DER OCSP responses and CRLs to embed for B-LT."""
-
-    ocsp_responses: tuple[bytes, ...] = ()
-    crls: tuple[bytes, ...] = ()
-
-
-RevocationProvider = Callable[[Sequence[asn1_x509.Certificate]], RevocationMaterial]
-"""Given the certificates of a signature (seal, CAs, TSA), return revocation data for them."""
-
-
-class PkiRevocationProvider:
-    """Revocation data from the hub's own PKI: an OCSP response for every certificate the issuing CA
-    issued (status from ``status_of``), and the root's CRL covering the issuing CA.
-
-    ``root_revoked`` lists what the root has revoked (normally nothing); the root CRL is rebuilt
-    when half its lifetime has passed. Needs the root key (absent for an imported CA: then give
-    ``root_crl`` instead, the DER the external root publishes).
-    """
-
-    def __init__(
-        self,
-        pki: HubPKI,
-        status_of: StatusOf,
-        *,
-        root_revoked: Callable[[], Iterable[RevokedCertificate]] = lambda: (),
-        root_crl: Callable[[], bytes] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        crl_lifetime: timedelta = timedelta(days=30),
-        ocsp_validity: timedelta = timedelta(days=1),
-    ) -> None:
-        self._pki = pki
-        self._status_of = status_of
-        self._root_revoked = root_revoked
-        self._root_crl = root_crl
-        self._clock = clock
-        self._crl_lifetime = crl_lifetime
-        self._ocsp_validity = ocsp_validity
-        self._cached_crl: tuple[datetime, bytes] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, certs: Sequence[asn1_x509.Certificate]) -> RevocationMaterial:
-        now = self._clock()
-        pki = self._pki
-        issuing_subject = pki.issuing_cert.subject.dump()
-        ocsps: list[bytes] = []
-        seen: set[int] = set()
-        for cert in certs:
-            serial = int(cert.serial_number)
-            if cert.issuer.dump() != issuing_subject or serial in seen or cert.dump() == pki.ocsp_cert.dump():
-                continue
-            seen.add(serial)
-            ocsps.append(
-                build_response(
-                    cert,
-                    self._status_of(serial),
-                    responder_cert=pki.ocsp_cert,
-                    responder_key=pki.ocsp_key,
-                    ca_cert=pki.issuing_cert,
-                    now=now,
-                    validity=self._ocsp_validity,
-                )
-            )
-        crls: tuple[bytes, ...] = ()
-        if pki.issuing_cert.dump() != pki.root_cert.dump():
-            crls = (self.root_crl(now),)
-        return RevocationMaterial(ocsp_responses=tuple(ocsps), crls=crls)
-
-    def root_crl(self, now: datetime | None = None) -> bytes:
-        """The root's CRL (covering the issuing CA): embedded for B-LT and published at the root's
-        CRL distribution point — one CRL, rebuilt when half its lifetime has passed."""
-        now = now or self._clock()
-        if self._root_crl is not None:
-            return self._root_crl()
-        with self._lock:
-            cached = self._cached_crl
-            if cached is not None and now < cached[0]:
-                return cached[1]
-            if self._pki.root_key is None:
-                raise SigningError("no root key to sign the root CRL: pass root_crl=")
-            this_update = now - timedelta(minutes=1)
-            der = build_crl(
-                self._pki.root_cert,
-                self._pki.root_key,
-                self._root_revoked(),
-                this_update=this_update,
-                next_update=this_update + self._crl_lifetime,
-            )
-            self._cached_crl = (this_update + self._crl_lifetime / 2, der)
-            return der
 
 
 class _GuardedTimeStamper(TimeStamper):
@@ -229,24 +135,6 @@ class Sealer:
 
     # -- sealing -------------------------------------------------------------------------------------
 
-    def seal(
-        self,
-        pdf_bytes: bytes,
-        seal: SealIdentity,
-        *,
-        page: int = 0,
-        box: tuple[int, int, int, int] = DEFAULT_BOX,
-        reason: str | None = None,
-        location: str | None = None,
-        revocation: RevocationProvider | None = None,
-    ) -> SealResult:
-        """Seal ``pdf_bytes`` at the Sealer's level (B-B if the timestamp source is unavailable)."""
-        return asyncio.run(
-            self.async_seal(
-                pdf_bytes, seal, page=page, box=box, reason=reason, location=location, revocation=revocation
-            )
-        )
-
     async def async_seal(
         self,
         pdf_bytes: bytes,
@@ -258,6 +146,7 @@ class Sealer:
         location: str | None = None,
         revocation: RevocationProvider | None = None,
     ) -> SealResult:
+        """Seal ``pdf_bytes`` at the Sealer's level (B-B if the timestamp source is unavailable)."""
         args = (pdf_bytes, seal, page, box, reason, location, revocation or self.revocation)
         if self.level == "B-B":
             return _result(await self._sign(*args, level="B-B"), "B-B")
@@ -267,6 +156,8 @@ class Sealer:
             if not _timestamp_failed(exc):
                 raise
         return _result(await self._sign(*args, level="B-B"), "B-B")
+
+    seal = blocking(async_seal)
 
     async def _sign(
         self,
@@ -364,7 +255,7 @@ class Sealer:
 
     # -- upgrading -----------------------------------------------------------------------------------
 
-    def upgrade(
+    async def async_upgrade(
         self, pdf_bytes: bytes, target_level: Level, *, revocation: RevocationProvider | None = None
     ) -> SealResult:
         """Raise a sealed PDF to ``target_level`` by incremental updates (never touching the seal).
@@ -372,11 +263,6 @@ class Sealer:
         B-B -> B-T adds a document timestamp; -> B-LT adds a DSS with certificates, OCSP responses
         and CRLs; -> B-LTA adds a document timestamp over that. Raises ``TimestampUnavailable``.
         """
-        return asyncio.run(self.async_upgrade(pdf_bytes, target_level, revocation=revocation))
-
-    async def async_upgrade(
-        self, pdf_bytes: bytes, target_level: Level, *, revocation: RevocationProvider | None = None
-    ) -> SealResult:
         if target_level not in LEVELS:
             raise ValueError(f"unknown PAdES level {target_level!r}")
         try:
@@ -423,6 +309,8 @@ class Sealer:
             data = await self._document_timestamp(data, timestamper, context)
             current = "B-LTA"
         return _result(data, current)
+
+    upgrade = blocking(async_upgrade)
 
     async def _document_timestamp(
         self, data: bytes, timestamper: TimeStamper, context: ValidationContext | None

@@ -7,7 +7,6 @@ the document's DSS (B-LT/B-LTA) and optionally from the caller's own records.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pyhanko.sign.validation import (
 )
 from pyhanko_certvalidator import ValidationContext
 
+from signing.blocking import blocking
 from signing.crl import RevocationInfo
 
 __all__ = [
@@ -49,12 +49,16 @@ RevocationLookup = Callable[[asn1_x509.Certificate], RevocationInfo | None]
 
 
 class Indication(StrEnum):
+    """The main indication of a validation (ETSI EN 319 102-1)."""
+
     TOTAL_PASSED = "TOTAL_PASSED"
     TOTAL_FAILED = "TOTAL_FAILED"
     INDETERMINATE = "INDETERMINATE"
 
 
 class Coverage(StrEnum):
+    """How much of the file the seal vouches for."""
+
     WHOLE_DOCUMENT = "whole_document"
     """The seal covers every byte of the file."""
     ARCHIVAL_UPDATES = "archival_updates"
@@ -87,6 +91,7 @@ class SignatureReport:
 
     @property
     def passed(self) -> bool:
+        """True if the seal validated: TOTAL_PASSED."""
         return self.indication is Indication.TOTAL_PASSED
 
 
@@ -112,7 +117,7 @@ def _failed_report(
     )
 
 
-def validate_pdf(
+async def async_validate_pdf(
     pdf_bytes: bytes,
     trust_roots: Sequence[asn1_x509.Certificate],
     *,
@@ -125,25 +130,6 @@ def validate_pdf(
     ``revocation_lookup`` lets the hub add what it knows (its database) about the seal certificate;
     ``validation_time`` pins the clock (default: the trusted timestamp's time, else now).
     """
-    return asyncio.run(
-        async_validate_pdf(
-            pdf_bytes,
-            trust_roots,
-            intermediates=intermediates,
-            revocation_lookup=revocation_lookup,
-            validation_time=validation_time,
-        )
-    )
-
-
-async def async_validate_pdf(
-    pdf_bytes: bytes,
-    trust_roots: Sequence[asn1_x509.Certificate],
-    *,
-    intermediates: Sequence[asn1_x509.Certificate] = (),
-    revocation_lookup: RevocationLookup | None = None,
-    validation_time: datetime | None = None,
-) -> SignatureReport:
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         signatures = list(reader.embedded_signatures)
@@ -165,6 +151,9 @@ async def async_validate_pdf(
             f"The seal is malformed and cannot be checked ({type(exc).__name__}).",
             signed=True,
         )
+
+
+validate_pdf = blocking(async_validate_pdf)
 
 
 def detect_level(reader: PdfFileReader) -> Level | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub.state import HubState
 from signing.filekeys import FileKeyStore
 from signing.pades import Sealer, SealIdentity
-from signing.pki import HubPKI
+from signing.pki.authority import HubPKI
 from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
 
 

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from hub.cli import app as cli
 from hub.state import HubState
-from signing.qr import PREFIX, QRSigner, qr_version
+from signing.qr.cose import PREFIX, QRSigner
+from signing.qr.image import qr_version
 from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
 
 
@@ -97,7 +98,8 @@ def test_mangled_qr_is_invalid(client: TestClient, scanned: tuple[str, str, str]
 
 
 def test_qr_signed_by_an_unknown_key_is_invalid(client: TestClient, scanned: tuple[str, str, str]) -> None:
-    from signing.qr import TrustList, decode_and_verify
+    from signing.qr.verify import decode_and_verify
+    from signing.trust import TrustList
 
     text, _, _ = scanned
     # Re-sign the same claims with a key the hub never published.

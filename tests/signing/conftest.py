@@ -24,8 +24,9 @@ from reportlab.pdfgen import canvas
 from signing.crl import RevocationInfo
 from signing.filekeys import FileKeyStore
 from signing.ocsp import respond
-from signing.pades import Level, PkiRevocationProvider, Sealer, SealIdentity
-from signing.pki import HubPKI
+from signing.pades import Level, Sealer, SealIdentity
+from signing.pki.authority import HubPKI
+from signing.revocation import PkiRevocationProvider
 from signing.tsa import LocalTimeStamper, TimestampAuthority
 from tests.pdfsig import Pdfsig
 

@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signing.crl import RevocationInfo, RevokedCertificate, build_crl
-from signing.pki import to_crypto
+from signing.pki.convert import to_crypto
 from tests.signing.conftest import HubEnv
 
 NOW = datetime(2030, 1, 2, tzinfo=UTC)

@@ -71,7 +71,7 @@ def test_signer_signs_with_the_stored_key(hub: HubEnv) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from signing.pki import to_crypto
+    from signing.pki.convert import to_crypto
 
     signer = hub.keystore.signer(hub.seal.label, hub.seal.cert, hub.pki.chain)
     signature = signer.sign_raw(b"hello", "sha256")

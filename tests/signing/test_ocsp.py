@@ -10,7 +10,7 @@ from cryptography.x509 import ocsp
 
 from signing.crl import RevocationInfo
 from signing.ocsp import CertStatus, build_response, respond
-from signing.pki import to_crypto
+from signing.pki.convert import to_crypto
 from tests.signing.conftest import HubEnv
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)

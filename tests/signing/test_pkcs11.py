@@ -32,6 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 from signing.errors import KeyNotFound
 from signing.keystore import KeyStore
 from signing.pkcs11 import PKCS11KeyStore, PKCS11KeyStoreError, key_id_for_label
+from signing.pki.profiles import SEAL_KEY_USAGE, certificate_builder, key_usage
 from tests.softhsm import SoftHSMToken, softhsm_token  # noqa: F401  (pytest fixture)
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -65,28 +66,11 @@ class ThrowawayCA:
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Throwaway Test Root")])
         self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - dt.timedelta(days=1))
-            .not_valid_after(NOW + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
+            certificate_builder(
+                name, name, self.key.public_key(), NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=3650),
+                x509.BasicConstraints(ca=True, path_length=0),
             )
+            .add_extension(key_usage("key_cert_sign", "crl_sign"), critical=True)
             .sign(self.key, hashes.SHA256())
         )
 
@@ -98,28 +82,12 @@ class ThrowawayCA:
         subject_key = serialization.load_der_public_key(public_key.dump())
         assert isinstance(subject_key, ec.EllipticCurvePublicKey)
         cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .issuer_name(self.cert.subject)
-            .public_key(subject_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - dt.timedelta(hours=1))
-            .not_valid_after(NOW + dt.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
+            certificate_builder(
+                x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), self.cert.subject, subject_key,
+                NOW - dt.timedelta(hours=1), NOW + dt.timedelta(days=365),
+                x509.BasicConstraints(ca=False, path_length=None),
             )
+            .add_extension(SEAL_KEY_USAGE, critical=True)
             .sign(self.key, hashes.SHA256())
         )
         return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

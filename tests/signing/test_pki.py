@@ -15,7 +15,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from signing.errors import PKIError
 from signing.filekeys import FileKeyStore
 from signing.pades import Sealer, SealIdentity
-from signing.pki import HubPKI, to_crypto
+from signing.pki import profiles
+from signing.pki.authority import HubPKI
+from signing.pki.convert import to_crypto
 from signing.validation import Indication, validate_pdf
 from tests.signing.conftest import DEPT, MASTER_KEY, USCC, HubEnv, make_pdf
 
@@ -80,6 +82,13 @@ def test_seal_certificate_usages(hub: HubEnv) -> None:
     assert ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
 
 
+def test_key_usage_asserts_exactly_the_usages_it_is_given() -> None:
+    assert profiles.key_usage("key_cert_sign", "crl_sign") == x509.KeyUsage(
+        False, False, False, False, False, True, True, False, False
+    )
+    assert profiles.CA_KEY_USAGE == x509.KeyUsage(True, False, False, False, False, True, True, False, False)
+
+
 def test_seal_certificate_points_at_the_hubs_ocsp_and_crl(hub: HubEnv) -> None:
     cert = _seal_cert(hub)
     aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
@@ -129,17 +138,11 @@ def _external_ca(tmp_path: Path) -> tuple[bytes, bytes]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Provincial CA")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        profiles.certificate_builder(
+            name, name, key.public_key(), now - timedelta(days=1), now + timedelta(days=3650),
+            x509.BasicConstraints(ca=True, path_length=None),
         )
+        .add_extension(profiles.CA_KEY_USAGE, critical=True)
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(

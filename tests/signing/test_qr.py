@@ -18,25 +18,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from signing.qr import (
+from signing.qr.claims import (
     FACE_DIGEST_BYTES,
-    PREFIX,
     QRClaims,
-    QRSigner,
-    TrustList,
-    TrustListError,
     canonical_face_data,
     canonical_face_digest,
-    decode_and_verify,
     identifier_codes,
-    kid_for,
-    public_jwk,
-    qr_key_entry,
-    qr_matrix,
-    qr_png,
-    qr_svg,
-    qr_version,
 )
+from signing.qr.cose import PREFIX, QRSigner
+from signing.qr.image import qr_matrix, qr_png, qr_svg, qr_version
+from signing.qr.verify import decode_and_verify
+from signing.trust import TrustList, TrustListError, kid_for, public_jwk, qr_key_entry
 
 NOW = dt.datetime(2025, 6, 1, 4, 0, tzinfo=dt.UTC)  # 12:00 in Beijing
 IDENTIFIER = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"

@@ -15,7 +15,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from signing.crl import RevocationInfo
 from signing.filekeys import FileKeyStore
 from signing.pades import Level, Sealer, SealIdentity
-from signing.pki import HubPKI
+from signing.pki.authority import HubPKI
 from signing.validation import Coverage, Indication, validate_pdf
 from tests.signing.conftest import DEPT, MASTER_KEY, USCC, VISIBLE_TEXT, HubEnv
 
