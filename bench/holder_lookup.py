@@ -1,7 +1,7 @@
 """How fast is "all usable certificates of this holder" at millions of certificates?
 
 Fills a fresh database (migrated with Alembic, like production) with N synthetic certificate rows
-spread over N/4 holders, then times the hub's own query (``certificates.service.holder_certificates``)
+spread over N/4 holders, then times the hub's own query (``certificates.repository.holder_certificates``)
 for random holders, and prints the query plan.
 
     .venv/bin/python -m bench.holder_lookup --rows 1000000                      # SQLite in a temp dir
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from catalog.models import CertificateType, Organization
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
-from certificates.service import holder_certificates
+from certificates.repository import holder_certificates
 from hub import migrate
 from hub.db import make_engine
 

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from certificates.ports import Draft
 from certificates.privacy import mask
 from certificates.rendering import CertificateFace, render
-from certificates.service import Draft
-from signing.qr import FACE_DIGEST_BYTES, QRClaims, QRSigner, canonical_face_digest
+from signing.qr.claims import FACE_DIGEST_BYTES, QRClaims, canonical_face_digest
+from signing.qr.cose import QRSigner
 
 
 def qr_claims_for(draft: Draft, now: datetime) -> QRClaims:
@@ -57,7 +58,7 @@ def face_for(draft: Draft, qr_text: str) -> CertificateFace:
 
 
 class DraftRenderer:
-    """``certificates.service.Renderer``: draws the face with the signed QR payload on it."""
+    """``certificates.ports.Renderer``: draws the face with the signed QR payload on it."""
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from certificates.errors import InvalidCheckCharacter, InvalidIdentifier, VersionExhausted
 from kernel.errors import ValidationFailed
 
 ROOT = "1.2.156.3005.2"
@@ -47,21 +48,19 @@ class CertificateIdentifier:
 
     def __post_init__(self) -> None:
         if not _TYPE_CODE.fullmatch(self.type_code):
-            raise ValidationFailed(
-                "type code must be an 18-character USCC followed by 3 digits", field="id", code="invalid_id"
-            )
+            raise InvalidIdentifier(
+                "type code must be an 18-character USCC followed by 3 digits", field="id")
         if not _ISSUER_CODE.fullmatch(self.issuer_code):
-            raise ValidationFailed("issuer code must be an 18-character USCC", field="id", code="invalid_id")
+            raise InvalidIdentifier("issuer code must be an 18-character USCC", field="id")
         if not _SERIAL.fullmatch(self.serial):
-            raise ValidationFailed(
-                "serial must be 7 to 32 digits or capital letters", field="id", code="invalid_id"
-            )
+            raise InvalidIdentifier(
+                "serial must be 7 to 32 digits or capital letters", field="id")
         if (
             isinstance(self.version, bool)
             or not isinstance(self.version, int)
             or not (1 <= self.version <= MAX_VERSION)
         ):
-            raise ValidationFailed("version must be between 1 and 999", field="id", code="invalid_id")
+            raise InvalidIdentifier("version must be between 1 and 999", field="id")
 
     @property
     def version_text(self) -> str:
@@ -82,25 +81,23 @@ class CertificateIdentifier:
     def next_version(self) -> CertificateIdentifier:
         """The identifier of the next version (change or renewal): version + 1, new check character."""
         if self.version >= MAX_VERSION:
-            raise ValidationFailed("no version after 999", field="id", code="version_exhausted")
+            raise VersionExhausted("no version after 999", field="id")
         return replace(self, version=self.version + 1)
 
 
 def parse(text: str) -> CertificateIdentifier:
     """Parse and verify an identifier, check character included."""
     if not isinstance(text, str) or not text.startswith(ROOT + "."):
-        raise ValidationFailed("identifier must start with " + ROOT, field="id", code="invalid_id")
+        raise InvalidIdentifier("identifier must start with " + ROOT, field="id")
     parts = text[len(ROOT) + 1 :].split(".")
     if len(parts) != 5:
-        raise ValidationFailed(
+        raise InvalidIdentifier(
             "identifier must have type code, issuer code, serial, version and check character",
-            field="id",
-            code="invalid_id",
-        )
+            field="id")
     type_code, issuer_code, serial, version, check = parts
     if not _VERSION.fullmatch(version):
-        raise ValidationFailed("version must be 3 digits", field="id", code="invalid_id")
+        raise InvalidIdentifier("version must be 3 digits", field="id")
     identifier = CertificateIdentifier(type_code, issuer_code, serial, int(version))
     if len(check) != 1 or check != identifier.check:
-        raise ValidationFailed("check character does not match", field="id", code="invalid_check_character")
+        raise InvalidCheckCharacter("check character does not match", field="id")
     return identifier

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
-from kernel.errors import Conflict
+from certificates.errors import InvalidTransition
 
 
 class Status(StrEnum):
@@ -56,13 +58,10 @@ CHANGEABLE = {Status.VALID, Status.WITHHELD}
 
 
 def transition(current: Status, target: Status) -> str:
-    """The action name for ``current -> target``, or Conflict(invalid_transition)."""
+    """The action name for ``current -> target``, or InvalidTransition."""
     action = TRANSITIONS[current].get(target)
     if action is None:
-        raise Conflict(
-            f"a certificate in status {current.value} cannot go to {target.value}",
-            code="invalid_transition",
-        )
+        raise InvalidTransition(f"a certificate in status {current.value} cannot go to {target.value}")
     return action
 
 
@@ -74,12 +73,38 @@ def effective_status(stored: str, valid_until: date | None, today: date) -> Stat
     return status
 
 
-def usable(
-    stored: str, valid_from: date, valid_until: date | None, successor_id: str | None, today: date
-) -> bool:
-    """Only a current version in status 01, inside its validity, is usable."""
-    return (
-        successor_id is None
-        and effective_status(stored, valid_until, today) is Status.VALID
-        and valid_from <= today
+class CertificateState(Protocol):
+    """What the usability rule reads of a certificate version (a ``Certificate`` row has it)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_until(self) -> date | None: ...
+    @property
+    def successor_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Usability:
+    """Whether a version is usable now (可用: the current version, status 01, inside its validity),
+    and if not, each reason why."""
+
+    status: Status  # effective today
+    replaced_by: str | None
+    not_yet_valid: bool
+
+    @property
+    def usable(self) -> bool:
+        return self.replaced_by is None and self.status is Status.VALID and not self.not_yet_valid
+
+
+def usability(cert: CertificateState, today: date) -> Usability:
+    """The one rule of "usable now", used by holder look-ups and by every verification."""
+    status = effective_status(cert.status, cert.valid_until, today)
+    return Usability(
+        status=status,
+        replaced_by=cert.successor_id,
+        not_yet_valid=cert.valid_from > today,
     )

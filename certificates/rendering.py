@@ -23,8 +23,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from certificates.errors import FaceTooLong, UnsupportedCharacter
 from certificates.fonts import face_font
-from kernel.errors import ValidationFailed
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in PDF points, origin bottom left
@@ -150,8 +150,8 @@ def _fit(rows: list[tuple[str, str]], font: str) -> tuple[float, list[tuple[list
         gaps = (len(rows) - 1) * size * 0.6
         if lines * leading + gaps <= _BODY_TOP - _BODY_BOTTOM:
             return size, laid_out
-    raise ValidationFailed(
-        "the certificate's fields do not fit on one page", field="data", code="face_too_long"
+    raise FaceTooLong(
+        "the certificate's fields do not fit on one page", field="data"
     )
 
 
@@ -221,10 +221,9 @@ def _check_glyphs(face: CertificateFace, font: str) -> None:
     for where, text in texts.items():
         for char in text:
             if char not in "\n\t" and ord(char) not in known:
-                raise ValidationFailed(
+                raise UnsupportedCharacter(
                     f"{where} contains U+{ord(char):04X}, which the certificate font cannot show",
                     field=where,
-                    code="unsupported_character",
                 )
 
 

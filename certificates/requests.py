@@ -1,10 +1,11 @@
-"""Checking an issuance request against its certificate type: holder, face data, dates, area."""
+"""An issuance request and its checks against the certificate type: holder, face data, dates, area."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -61,7 +62,7 @@ def validate_holder_code(kind: str, code: str, *, field_name: str = "holder.code
         raise ValidationFailed(f"not a valid {label}: {getattr(e, 'message', e)}", field=field_name) from None
 
 
-def check_request(req: IssuanceRequest, type_def: dict[str, Any], holder_kind: str) -> None:
+def check_request(req: IssuanceRequest, fields: Sequence[dict[str, Any]], holder_kind: str) -> None:
     """Every rule of an issuance request that the type decides; each violation names its field."""
     if not EXTERNAL_ID.fullmatch(req.external_id):
         raise ValidationFailed("external_id must be 1–200 printable ASCII characters", field="external_id")
@@ -84,10 +85,10 @@ def check_request(req: IssuanceRequest, type_def: dict[str, Any], holder_kind: s
         raise ValidationFailed("valid_from must not be before issued_on", field="valid_from")
     if req.valid_until is not None and req.valid_until < req.valid_from:
         raise ValidationFailed("valid_until must not be before valid_from", field="valid_until")
-    check_face_data(req.data, type_def.get("fields", []))
+    check_face_data(req.data, fields)
 
 
-def check_face_data(data: dict[str, Any], fields: list[dict[str, Any]]) -> None:
+def check_face_data(data: dict[str, Any], fields: Sequence[dict[str, Any]]) -> None:
     """``data`` against the type's face fields: known names, required present, values of the right type."""
     known = {f["name"]: f for f in fields}
     for name in data:

@@ -13,7 +13,8 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from kernel.errors import PayloadTooLarge, ValidationFailed
+from certificates.errors import PdfEncrypted, PdfTooLarge, PdfUnreadable, PdfWithoutPages
+from kernel.errors import ValidationFailed
 
 FIELD = "file"
 
@@ -32,23 +33,23 @@ _MESSAGES = {
 def check_uploaded_pdf(data: bytes, *, max_bytes: int) -> None:
     """Refuse a department's PDF unless it is readable, unencrypted, passive and within ``max_bytes``."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"the PDF is larger than {max_bytes} bytes", field=FIELD, code="pdf_too_large")
+        raise PdfTooLarge(f"the PDF is larger than {max_bytes} bytes", field=FIELD)
     if b"%PDF-" not in data[:1024]:  # where readers look for the header
-        raise ValidationFailed("the file is not a PDF", field=FIELD, code="pdf_unreadable")
+        raise PdfUnreadable("the file is not a PDF", field=FIELD)
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
     except Exception as exc:
-        raise ValidationFailed("the PDF cannot be read", field=FIELD, code="pdf_unreadable") from exc
+        raise PdfUnreadable("the PDF cannot be read", field=FIELD) from exc
     if encrypted:
-        raise ValidationFailed("the PDF is encrypted", field=FIELD, code="pdf_encrypted")
+        raise PdfEncrypted("the PDF is encrypted", field=FIELD)
     try:
         pages = len(reader.pages)
         findings = _scan(reader)
     except Exception as exc:  # pypdf reports damage with many exception types
-        raise ValidationFailed("the PDF cannot be read", field=FIELD, code="pdf_unreadable") from exc
+        raise PdfUnreadable("the PDF cannot be read", field=FIELD) from exc
     if pages == 0:
-        raise ValidationFailed("the PDF has no pages", field=FIELD, code="pdf_no_pages")
+        raise PdfWithoutPages("the PDF has no pages", field=FIELD)
     for code in _PRIORITY:
         if code in findings:
             raise ValidationFailed(_MESSAGES[code], field=FIELD, code=code)

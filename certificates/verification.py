@@ -16,17 +16,19 @@ from datetime import date, datetime
 from typing import Literal
 
 from pypdf import PdfReader
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import CertificateType, Organization
+from catalog.queries import find_certificate_type, find_organization
 from certificates.blobstore import digest_of
+from certificates.codes import hash_verification_code
+from certificates.errors import CertificateNotFound
 from certificates.identifiers import parse
-from certificates.lifecycle import Status, effective_status
+from certificates.lifecycle import Status, usability
 from certificates.models import Certificate
-from certificates.service import hash_verification_code
-from kernel.errors import NotFound, ValidationFailed
-from signing.qr import TrustList, decode_and_verify
+from certificates.repository import find_by_file
+from kernel.errors import ValidationFailed
+from signing.qr.verify import decode_and_verify
+from signing.trust import TrustList
 from signing.validation import Coverage, Indication, SignatureReport
 
 Result = Literal["valid", "invalid", "indeterminate"]
@@ -63,11 +65,11 @@ class Verification:
 
 
 def summary(session: Session, cert: Certificate, today: date) -> CertificateSummary:
-    ctype = session.get(CertificateType, cert.type_code)
-    issuer = session.get(Organization, cert.issuer_code)
+    ctype = find_certificate_type(session, cert.type_code)
+    issuer = find_organization(session, cert.issuer_code)
     return CertificateSummary(
         id=cert.id,
-        status=effective_status(cert.status, cert.valid_until, today).value,
+        status=usability(cert, today).status.value,
         type_name=ctype.name if ctype else cert.type_code,
         issuer_name=issuer.name if issuer else cert.issuer_code,
         issuer_code=cert.issuer_code,
@@ -78,20 +80,20 @@ def summary(session: Session, cert: Certificate, today: date) -> CertificateSumm
 
 def registry_problems(cert: Certificate, today: date) -> list[str]:
     """Why the registry says this certificate is not usable now (empty when it is)."""
+    state = usability(cert, today)
     problems = []
-    if cert.successor_id is not None:
-        problems.append(f"this version was replaced by a newer one ({cert.successor_id})")
-    status = effective_status(cert.status, cert.valid_until, today)
-    if status is not Status.VALID:
-        problems.append(STATUS_WORDS[status])
-    elif cert.valid_from > today:
+    if state.replaced_by is not None:
+        problems.append(f"this version was replaced by a newer one ({state.replaced_by})")
+    if state.status is not Status.VALID:
+        problems.append(STATUS_WORDS[state.status])
+    elif state.not_yet_valid:
         problems.append("the certificate is not valid yet")
     return problems
 
 
 def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None:
     """The registry entry for a file: by its exact hash, else by the identifier it declares."""
-    cert = session.scalar(select(Certificate).where(Certificate.file_sha256 == digest_of(pdf)).limit(1))
+    cert = find_by_file(session, digest_of(pdf))
     if cert is not None:
         return cert
     try:
@@ -106,11 +108,19 @@ def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None
 
 def verify_pdf(session: Session, pdf: bytes, report: SignatureReport, today: date) -> Verification:
     """Combine the seal's report with the registry."""
-    problems = list(report.problems)
     cert = find_certificate_for_pdf(session, pdf) if report.signed else None
     info = summary(session, cert, today) if cert is not None else None
+    result, problems = pdf_verdict(report, cert, today)
+    return Verification(result, info, report, problems)
+
+
+def pdf_verdict(
+    report: SignatureReport, cert: Certificate | None, today: date
+) -> tuple[Result, tuple[str, ...]]:
+    """The answer for a PDF from its seal's report and its registry entry (None when there is none)."""
+    problems = list(report.problems)
     if not report.signed:
-        return Verification("invalid", None, report, tuple(problems or ["the document carries no seal"]))
+        return "invalid", tuple(problems or ["the document carries no seal"])
     result: Result
     if report.indication is Indication.TOTAL_FAILED or not report.intact:
         result = "invalid"
@@ -134,7 +144,7 @@ def verify_pdf(session: Session, pdf: bytes, report: SignatureReport, today: dat
         if registry:
             result = "invalid" if result != "indeterminate" else result
             problems.extend(registry)
-    return Verification(result, info, report, tuple(problems))
+    return result, tuple(problems)
 
 
 def verify_by_code(session: Session, certificate_id: str, code: str, today: date) -> Verification:
@@ -142,11 +152,11 @@ def verify_by_code(session: Session, certificate_id: str, code: str, today: date
     try:
         parse(certificate_id)
     except ValidationFailed:
-        raise NotFound("no certificate with this identifier and code", code="certificate_not_found") from None
+        raise CertificateNotFound("no certificate with this identifier and code") from None
     cert = session.get(Certificate, certificate_id)
     expected = cert.verification_code_hash if cert is not None else "0" * 64
     if not hmac.compare_digest(expected, hash_verification_code(code or "")) or cert is None:
-        raise NotFound("no certificate with this identifier and code", code="certificate_not_found")
+        raise CertificateNotFound("no certificate with this identifier and code")
     problems = registry_problems(cert, today)
     return Verification(
         "invalid" if problems else "valid", summary(session, cert, today), None, tuple(problems)

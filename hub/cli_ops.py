@@ -23,13 +23,11 @@ def demo(
     certificates: Annotated[int, typer.Option(help="How many demo certificates to issue.")] = 300,
 ) -> None:
     """Load the demonstration catalog and certificates, and print where to look."""
-    from sqlalchemy import select
-
     from catalog.catalogfile import SECTIONS
     from catalog.clients import create_client
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, demo_bundle, load_bundle
-    from certificates.models import Certificate
+    from certificates.repository import first_of_issuer
     from hub.demo import issue_demo_certificates
     from hub.services import register_organization
     from kernel.db import unit_of_work
@@ -63,9 +61,7 @@ def demo(
                     session, state.token_hash_key, name="demo portal", org_code=portal, admin=False
                 ).token,
             }
-            sample = session.scalars(
-                select(Certificate).where(Certificate.issuer_code == dept).order_by(Certificate.id).limit(1)
-            ).first()
+            sample = first_of_issuer(session, dept)
             example = None
             if sample is not None:
                 example = {
@@ -126,7 +122,8 @@ def verify(
 
 
 def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
-    from signing.qr import TrustList, TrustListError, decode_and_verify
+    from signing.qr.verify import decode_and_verify
+    from signing.trust import TrustList, TrustListError
 
     if trust_path is None or not trust_path.is_file():
         raise fail("--qr needs --trust FILE (the hub's GET /api/v1/trust document)", 2)
@@ -161,7 +158,7 @@ def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
 @certificates_app.command("expire")
 def certificates_expire() -> None:
     """Record status 05 for every certificate whose validity has ended."""
-    from certificates.service import expire_due
+    from certificates.status import expire_due
     from kernel.db import unit_of_work
 
     state = prepared_state()
@@ -242,7 +239,7 @@ def pki_import(
 ) -> None:
     """Use an existing CA instead of creating one (before the first start: the PKI directory is empty)."""
     from hub.settings import load_master_key
-    from signing.pki import HubPKI
+    from signing.pki.authority import HubPKI
 
     settings = Settings()
     try:

@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
-from catalog.models import CertificateType, CertificateTypeIssuer, Organization
-from certificates.issuance import Holder, IssuanceRequest
-from certificates.service import issue_certificate
+from catalog.queries import demo_issuable_types
+from certificates.issuance import issue_certificate
+from certificates.requests import Holder, IssuanceRequest
 from hub.state import HubState
 from kernel.errors import Conflict
 
@@ -97,30 +96,19 @@ def issue_demo_certificates(
     rng = random.Random(seed)  # noqa: S311 (reproducible demo data, not secrets)
     holders = DemoHolders(rng)
     holders.make(60, 40)
-    types = session.scalars(
-        select(CertificateType)
-        .join(CertificateTypeIssuer, CertificateTypeIssuer.type_code == CertificateType.code)
-        .join(Organization, Organization.code == CertificateTypeIssuer.org_code)
-        .where(Organization.demo.is_(True))
-        .order_by(CertificateType.code)
-        .distinct()
-    ).all()
+    types = demo_issuable_types(session)
     if not types:
         return 0
     services = state.certificate_services(session)
     issued = 0
     for i in range(count):
-        ctype = types[i % len(types)]
-        issuer = session.scalars(
-            select(CertificateTypeIssuer.org_code).where(CertificateTypeIssuer.type_code == ctype.code)
-        ).first()
-        assert issuer is not None
+        ctype, issuer = types[i % len(types)]
         pool = holders.persons if ctype.holder_kind == "111" else holders.companies
         holder = pool[rng.randrange(len(pool))]
         issued_on = date(2025, 11, 25) - timedelta(days=rng.randrange(0, 900))
-        years = ctype.definition.get("validity_years")
-        valid_until = issued_on + timedelta(days=365 * int(years) - 1) if years else None
-        data = {f["name"]: _value(f, holder, rng, issued_on) for f in ctype.definition.get("fields", [])}
+        years = ctype.validity_years
+        valid_until = issued_on + timedelta(days=365 * years - 1) if years else None
+        data = {f["name"]: _value(f, holder, rng, issued_on) for f in ctype.fields}
         request = IssuanceRequest(
             type_code=ctype.code,
             external_id=f"demo-{i:04d}",

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from catalog.clients import authenticate_client
+from certificates.access import check_may_issue
 from hub.state import HubState
 from kernel.actor import Actor, Role
 from kernel.db import unit_of_work
@@ -99,5 +100,10 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     return Depends(check)
 
 
+def _issuer(caller: CallerDep) -> Actor:
+    return check_may_issue(caller)
+
+
 AdminDep = Annotated[Actor, require(Role.ADMIN)]
-DepartmentDep = Annotated[Actor, require(Role.DEPARTMENT)]
+# Who may issue is the certificates domain's rule (certificates/access.py); checked before the body.
+DepartmentDep = Annotated[Actor, Depends(_issuer)]

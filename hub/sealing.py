@@ -1,5 +1,5 @@
-"""Wiring the signing library into the hub: the PKI, the key store, department seals, the sealer,
-and the revocation state the OCSP responder and CRLs publish (kept in the ``seals`` table)."""
+"""Wiring the signing library into the hub: the PKI, the key store, the sealer, the timestamp
+authority, and caches of department seals (whose rules and table live in ``certificates.seals``)."""
 
 from __future__ import annotations
 
@@ -13,33 +13,30 @@ from typing import Any
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Organization
+from certificates import seals
 from certificates.models import Seal
-from certificates.service import SealedPdf
+from certificates.ports import SealedPdf
+from certificates.seals import pem
 from hub.settings import Settings
 from kernel.errors import NotFound
-from signing.crl import RevocationInfo, RevokedCertificate, build_crl
+from signing.crl import RevocationInfo, build_crl
 from signing.filekeys import FileKeyStore
 from signing.keystore import KeyStore
 from signing.ocsp import CertStatus, respond
-from signing.pades import PkiRevocationProvider, Sealer, SealIdentity
-from signing.pki import HubPKI
-from signing.qr import QRSigner, TrustList, qr_key_entry
+from signing.pades import Sealer, SealIdentity
+from signing.pki.authority import HubPKI
+from signing.qr.cose import QRSigner
+from signing.revocation import PkiRevocationProvider
+from signing.trust import TrustList, qr_key_entry
 from signing.tsa import LocalTimeStamper, TimestampAuthority
-from signing.validation import SignatureReport, validate_pdf
+from signing.validation import Level, SignatureReport, validate_pdf
 
 # The session of the request being served, so revocation look-ups see its uncommitted seals.
 _current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
     "seal_session", default=None
 )
-
-
-def _pem(cert: asn1_x509.Certificate) -> str:
-    armored: bytes = asn1_pem.armor("CERTIFICATE", cert.dump())
-    return armored.decode()
 
 
 class HubSigning:
@@ -110,61 +107,24 @@ class HubSigning:
             raise RuntimeError("revocation state needs a session: wrap the call in HubSigning.using()")
         return session
 
-    # -- seals -------------------------------------------------------------------------------------
+    # -- seals (the rules live in certificates.seals; this keeps the parsed identities cached) ------
 
     def ensure_seal(self, session: Session, org_code: str, org_name: str) -> Seal:
-        """The department's current seal, created (key + certificate) if it has none."""
-        seal = self.current_seal(session, org_code)
-        if seal is not None:
-            return seal
-        # A new key for every seal: a seal replacing a revoked (perhaps compromised) one never reuses its key.
-        generation = (
-            session.scalar(select(func.count()).select_from(Seal).where(Seal.org_code == org_code)) or 0
-        )
-        label = f"seal-{org_code}-{generation + 1}"
-        public_key = self.keystore.ensure_key(label)
-        cert = self.pki.issue_seal_certificate(public_key, org_name, org_code)
-        seal = Seal(
-            org_code=org_code,
-            key_label=label,
-            serial_number=str(cert.serial_number),
-            certificate_pem=_pem(cert),
-        )
-        session.add(seal)
-        session.flush()
-        return seal
-
-    @staticmethod
-    def current_seal(session: Session, org_code: str) -> Seal | None:
-        return session.scalar(
-            select(Seal)
-            .where(Seal.org_code == org_code, Seal.revoked_at.is_(None))
-            .order_by(Seal.id.desc())
-            .limit(1)
-        )
+        """The department's current seal, created if it has none."""
+        return seals.ensure_seal(session, self.pki, self.keystore, org_code, org_name)
 
     def revoke_seal(self, session: Session, org_code: str, reason: str = "key_compromise") -> Seal:
-        seal = self.current_seal(session, org_code)
-        if seal is None:
-            raise NotFound(f"organization {org_code} has no active seal", code="seal_not_found")
-        seal.revoked_at = datetime.now(UTC)
-        seal.revocation_reason = reason
+        """Revoke the department's current seal and forget what was cached of it."""
+        seal = seals.revoke_seal(session, org_code, reason=reason, now=datetime.now(UTC))
         with self._lock:
             self._identities.pop(org_code, None)
             self._crl = None
-        session.flush()
         return seal
 
     def identity(self, session: Session, org_code: str) -> SealIdentity:
         with self._lock:
             cached = self._identities.get(org_code)
-        seal = self.current_seal(session, org_code)
-        if seal is None:
-            # A department whose seal was revoked gets a new one (new key, new certificate).
-            org = session.get(Organization, org_code)
-            if org is None or org.kind != "department":
-                raise NotFound(f"organization {org_code} has no seal", code="seal_not_found")
-            seal = self.ensure_seal(session, org_code, org.name)
+        seal = seals.seal_for_issuing(session, self.pki, self.keystore, org_code)
         if (
             cached is not None
             and cached.label == seal.key_label
@@ -197,22 +157,16 @@ class HubSigning:
 
     def trust_list(self, session: Session) -> dict[str, Any]:
         """``GET /api/v1/trust``: what an offline verifier needs."""
-        seals = []
-        for seal in session.scalars(select(Seal).where(Seal.revoked_at.is_(None)).order_by(Seal.id)):
-            org = session.get(Organization, seal.org_code)
-            seals.append(
-                {
-                    "org": seal.org_code,
-                    "name": org.name if org else seal.org_code,
-                    "certificate": seal.certificate_pem,
-                }
-            )
+        published = [
+            {"org": seal.org_code, "name": seal.org_name, "certificate": seal.certificate_pem}
+            for seal in seals.published_seals(session)
+        ]
         return {
-            "roots": [_pem(self.pki.root_cert)],
-            "intermediates": [_pem(self.pki.issuing_cert)]
+            "roots": [pem(self.pki.root_cert)],
+            "intermediates": [pem(self.pki.issuing_cert)]
             if self.pki.issuing_cert.dump() != self.pki.root_cert.dump()
             else [],
-            "seals": seals,
+            "seals": published,
             "qr_keys": [qr_key_entry(self.qr.public_key())],
         }
 
@@ -229,12 +183,7 @@ class HubSigning:
         TSA and OCSP responder certificates are good; anything else is unknown."""
         if serial in (self.pki.tsa_cert.serial_number, self.pki.ocsp_cert.serial_number):
             return None
-        seal = self._session().scalar(select(Seal).where(Seal.serial_number == str(serial)))
-        if seal is None:
-            return "unknown"
-        if seal.revoked_at is not None:
-            return RevocationInfo(seal.revoked_at, seal.revocation_reason)
-        return None
+        return seals.seal_status(self._session(), serial)
 
     def ocsp_response(self, session: Session, request_der: bytes) -> bytes:
         with self.using(session):
@@ -253,15 +202,10 @@ class HubSigning:
         with self._lock:
             if self._crl is not None and now - self._crl[0] < timedelta(minutes=1):
                 return self._crl[1]
-        revoked = [
-            RevokedCertificate(int(s.serial_number), RevocationInfo(s.revoked_at, s.revocation_reason))
-            for s in session.scalars(select(Seal).where(Seal.revoked_at.is_not(None)))
-            if s.revoked_at is not None
-        ]
         der = build_crl(
             self.pki.issuing_cert,
             self.pki.issuing_key,
-            revoked,
+            seals.revoked_seals(session),
             this_update=now,
             next_update=now + timedelta(days=1),
         )
@@ -277,7 +221,7 @@ class HubSigning:
 
 
 class RequestSealing:
-    """``certificates.service.Sealing`` for one request: seals with the issuer's current seal."""
+    """``certificates.ports.Sealing`` for one unit of work: seals with the issuer's current seal."""
 
     def __init__(self, signing: HubSigning, session: Session) -> None:
         self.signing, self.session = signing, session
@@ -295,4 +239,9 @@ class RequestSealing:
         # (``hub serve --workers``) still seal in parallel.
         with self.signing.seal_lock, self.signing.using(self.session):
             result = self.signing.sealer.seal(pdf, identity, **kwargs)  # type: ignore[arg-type]
+        return SealedPdf(pdf=result.pdf, level=result.level)
+
+    def upgrade(self, pdf: bytes, level: Level) -> SealedPdf:
+        with self.signing.seal_lock, self.signing.using(self.session):
+            result = self.signing.sealer.upgrade(pdf, level)
         return SealedPdf(pdf=result.pdf, level=result.level)

@@ -11,10 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.clients import token_hash_key
+from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
+from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
-from certificates.service import CertificateServices, Renderer
 from certificates.uploads import check_uploaded_pdf
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
@@ -38,6 +39,7 @@ class HubState:
     blobs: BlobStore
     signing: HubSigning
     renderer: Renderer
+    access: CertificateAccess
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -105,6 +107,7 @@ def build_state(settings: Settings) -> HubState:
     )
     sessions = make_sessionmaker(engine)
     signing = HubSigning(settings, master_key)
+    vault = HolderVault(master_key)
     return HubState(
         settings=settings,
         engine=engine,
@@ -115,10 +118,11 @@ def build_state(settings: Settings) -> HubState:
         verifier=verifier,
         dev_idp=dev_idp,
         metrics=Metrics(),
-        vault=HolderVault(master_key),
+        vault=vault,
         blobs=build_blob_store(settings),
         signing=signing,
         renderer=DraftRenderer(signing.qr),
+        access=CertificateAccess(vault),
         search=build_search_index(settings),
     )
 

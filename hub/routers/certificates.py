@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
@@ -18,21 +19,21 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
-from certificates.issuance import Holder, IssuanceRequest
+from certificates.batch import issue_batch as issue_each
+from certificates.issuance import issue_certificate
 from certificates.lifecycle import effective_status
 from certificates.models import Certificate
 from certificates.privacy import mask
-from certificates.service import (
-    change_status,
-    get_certificate,
-    issue_certificate,
-    new_version,
-)
+from certificates.repository import get_certificate
+from certificates.requests import Holder, IssuanceRequest
+from certificates.status import change_status
+from certificates.versions import new_version
 from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
 from hub.state import HubState
 from kernel.actor import Actor
-from kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from kernel.db import unit_of_work
+from kernel.errors import DomainError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
 
@@ -131,18 +132,10 @@ def _issue_request(body: IssueBody) -> IssuanceRequest:
 def certificate_out(
     state: HubState, cert: Certificate, caller: Actor | None, code: str | None = None
 ) -> CertificateOut:
-    """The certificate as this caller may see it: holder code and verification code only for
-    the holder and the issuer."""
+    """The certificate as this caller may see it (``certificates.access`` decides what is private)."""
     vault = state.vault
     holder_code = vault.decrypt(cert.holder_code_enc)
-    privileged = caller is not None and (
-        (caller.org_code == cert.issuer_code and caller.role == "department")
-        or (
-            caller.citizen is not None
-            and caller.citizen.holder_kind == cert.holder_kind
-            and caller.citizen.holder_code.upper() == holder_code.upper()
-        )
-    )
+    privileged = state.access.sees_private_codes(caller, cert)
     if privileged and code is None:
         code = vault.decrypt(cert.verification_code_enc, purpose=b"verification")
     return CertificateOut(
@@ -171,17 +164,7 @@ def certificate_out(
 
 
 def _readable(state: HubState, session: Session, certificate_id: str, caller: Actor) -> Certificate:
-    """Issuer, holder and admins read a certificate; for anyone else it does not exist (404)."""
-    cert = get_certificate(session, certificate_id)
-    if caller.role == "admin" or (caller.role == "department" and caller.org_code == cert.issuer_code):
-        return cert
-    if caller.citizen is not None and caller.citizen.holder_kind == cert.holder_kind:
-        if (
-            state.vault.blind_index(caller.citizen.holder_kind, caller.citizen.holder_code)
-            == cert.holder_index
-        ):
-            return cert
-    raise NotFound("no such certificate", code="certificate_not_found")
+    return state.access.check_read(caller, get_certificate(session, certificate_id))
 
 
 @router.post(
@@ -200,7 +183,7 @@ def issue(
         state.certificate_services(session),
         issuer_code=caller.org_code,
         request=_issue_request(body),
-        actor=caller.actor,
+        actor=caller.label,
     )
     if not issued.created:
         response.status_code = 200
@@ -235,45 +218,43 @@ class BatchOut(BaseModel):
 
 
 @router.post("/certificates/batch", response_model=BatchOut)
-def issue_batch(body: BatchBody, caller: DepartmentDep, session: SessionDep, state: StateDep) -> BatchOut:
+def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> BatchOut:
     """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
     committed as it succeeds (resending the batch is safe: issuance is idempotent)."""
     limit = state.settings.limits.max_batch_items
     if len(body.items) > limit:
         raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
     assert caller.org_code is not None
-    services = state.certificate_services(session)
+    outcomes = issue_each(
+        partial(unit_of_work, state.sessions),
+        state.certificate_services,
+        issuer_code=caller.org_code,
+        requests=(_batch_item(raw) for raw in body.items),
+        actor=caller.label,
+    )
     results: list[BatchResult] = []
-    for index, raw in enumerate(body.items):
-        try:
-            item = IssueBody.model_validate(raw)
-        except ValidationError as e:  # report the first field at fault, as a single issuance would
-            first = e.errors()[0]
-            loc = field_path(tuple(first["loc"]))
-            results.append(_failure(index, 422, "validation_failed", f"{loc}: {first['msg']}", loc))
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, DomainError):
+            results.append(_failure(index, status_for(outcome), outcome.code, outcome.detail, outcome.field))
             continue
-        try:
-            with session.begin_nested():
-                issued = issue_certificate(
-                    session,
-                    services,
-                    issuer_code=caller.org_code,
-                    request=_issue_request(item),
-                    actor=caller.actor,
-                )
-        except DomainError as e:
-            results.append(_failure(index, status_for(e), e.code, e.detail, e.field))
-            continue
-        # Each item is committed on its own: a long batch never holds the (SQLite) write lock for
-        # minutes, and an item answered here is kept even if the connection drops before the answer.
-        session.commit()
-        if issued.created:
-            state.metrics.certificates_issued.labels(issued.certificate.signature_level).inc()
-        certificate = certificate_out(state, issued.certificate, caller, issued.verification_code)
-        results.append(
-            BatchResult(index=index, status=201 if issued.created else 200, certificate=certificate)
-        )
+        if outcome.created:
+            state.metrics.certificates_issued.labels(outcome.certificate.signature_level).inc()
+        certificate = certificate_out(state, outcome.certificate, caller, outcome.verification_code)
+        status = 201 if outcome.created else 200
+        results.append(BatchResult(index=index, status=status, certificate=certificate))
     return BatchOut(results=results)
+
+
+def _batch_item(raw: dict[str, Any]) -> IssuanceRequest | DomainError:
+    """One item's request, or the error a single issuance of it would answer."""
+    try:
+        return _issue_request(IssueBody.model_validate(raw))
+    except ValidationError as e:  # report the first field at fault, as a single issuance would
+        first = e.errors()[0]
+        loc = field_path(tuple(first["loc"]))
+        return ValidationFailed(f"{loc}: {first['msg']}", field=loc)
+    except DomainError as e:  # a file that is not base64
+        return e
 
 
 def _failure(index: int, status: int, code: str, detail: str, field: str | None) -> BatchResult:
@@ -307,17 +288,13 @@ def set_status(
     certificate_id: str, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:
     """Withhold, return, withdraw, cancel, revoke … along the lifecycle table."""
-    if caller.role != "department":
-        # Existence is private to issuer, holder and admins; everyone else may not change status.
-        _readable(state, session, certificate_id, caller)
-        raise Forbidden("only the issuing department changes a certificate's status", code="not_the_issuer")
     cert = change_status(
         session,
+        state.access,
         certificate_id=certificate_id,
-        caller_org=caller.org_code,
+        actor=caller,
         target=body.status,
         reason=body.reason,
-        actor=caller.actor,
         today=state.today(),
     )
     return certificate_out(state, cert, caller)
@@ -328,16 +305,12 @@ def change(
     certificate_id: str, body: CertificateBody, caller: DepartmentDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:
     """A change (变更): a new version; the old one stops being usable."""
-    old = get_certificate(session, certificate_id)
-    if old.issuer_code != caller.org_code:
-        raise NotFound("no such certificate", code="certificate_not_found")
-    holder = Holder(old.holder_name, old.holder_kind, state.vault.decrypt(old.holder_code_enc))
     issued = new_version(
         session,
         state.certificate_services(session),
+        state.access,
         certificate_id=certificate_id,
-        caller_org=caller.org_code,
-        request=_request(body, old.type_code, holder),
-        actor=caller.actor,
+        actor=caller,
+        request_for=lambda type_code, holder: _request(body, type_code, holder),
     )
     return certificate_out(state, issued.certificate, caller, issued.verification_code)

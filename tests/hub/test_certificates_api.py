@@ -281,7 +281,7 @@ def test_expire_command_records_the_expiry(
 ) -> None:
     from datetime import date
 
-    from certificates.service import expire_due
+    from certificates.status import expire_due
 
     cert = _issue(client, world, valid_until="2026-01-01")
     assert expire_due(session, today=date(2026, 6, 1)) >= 1
@@ -380,7 +380,7 @@ def test_batch_results_carry_a_certificate_or_an_error(client: TestClient, world
 
 
 def test_hub_serials_skip_one_a_department_chose(client: TestClient, world: World, session: Session) -> None:
-    from certificates.service import next_serial
+    from certificates.serials import next_serial
 
     upcoming = int(next_serial(session, world.dept)) + 1  # the one the hub would hand out next
     chosen = f"{upcoming:010d}"

@@ -63,14 +63,14 @@ def test_imported_ca_issues_the_seals(
         cli, ["orgs", "add", "--code", "11310000MB2F00010D", "--name", "示范市卫健委", "--kind", "department"]
     )
     assert r.exit_code == 0, r.output
+    from certificates.seals import current_seal
     from hub.bootstrap import prepare
-    from hub.sealing import HubSigning
     from hub.settings import Settings
 
     state = prepare(Settings())
     try:
         with state.sessions() as session:
-            seal = HubSigning.current_seal(session, "11310000MB2F00010D")
+            seal = current_seal(session, "11310000MB2F00010D")
             assert seal is not None
             seal_cert = x509.load_pem_x509_certificate(seal.certificate_pem.encode())
         ca = x509.load_pem_x509_certificate(cert_path.read_bytes())

@@ -1,0 +1,166 @@
+"""Issuing a certificate (签发): check → identifier → render (unless the department sent its PDF) →
+seal → write the blob → add the rows.
+
+The caller commits; a blob whose row never commits is an orphan that ``hub storage gc`` removes
+after its grace period. Services only flush().
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog.queries import CertificateTypeView, OrganizationView, find_certificate_type, find_organization
+from catalog.service import can_issue
+from certificates.codes import hash_verification_code, new_verification_code
+from certificates.errors import ExternalIdConflict, NotAnIssuerOfType, SerialTaken
+from certificates.identifiers import CertificateIdentifier
+from certificates.lifecycle import Status
+from certificates.models import Certificate, IssuanceKey
+from certificates.ports import CertificateServices, Draft, Issued
+from certificates.repository import record_event
+from certificates.requests import IssuanceRequest, check_request
+from certificates.serials import serial_used, unused_serial
+from kernel.errors import ValidationFailed
+
+
+def issue_certificate(
+    session: Session, services: CertificateServices, *, issuer_code: str, request: IssuanceRequest, actor: str
+) -> Issued:
+    """Issue one certificate, or return the one already issued for this (issuer, external_id)."""
+    ctype = certificate_type(session, request.type_code)
+    if not can_issue(session, request.type_code, issuer_code):
+        raise NotAnIssuerOfType(
+            f"organization {issuer_code} may not issue certificate type {request.type_code}"
+        )
+    content_hash = request.content_hash()
+    existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
+    if existing is not None:
+        return existing
+    check_against_type(services, request, ctype)
+
+    if request.serial is not None:
+        serial = request.serial
+        if serial_used(session, issuer_code, serial):
+            raise SerialTaken(f"serial {serial} is already used by this issuer")
+    else:
+        serial = unused_serial(session, issuer_code)
+    identifier = CertificateIdentifier(request.type_code, issuer_code, serial, 1)
+    code = new_verification_code()
+    cert = build_version(
+        services,
+        identifier=identifier,
+        ctype=ctype,
+        issuer=issuer(session, issuer_code),
+        request=request,
+        verification_code=code,
+        content_hash=content_hash,
+    )
+    key = IssuanceKey(
+        issuer_code=issuer_code,
+        external_id=request.external_id,
+        content_hash=content_hash,
+        certificate_id=cert.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add_all([cert, key])
+    except IntegrityError:
+        # The same external_id raced us and committed first: answer as a repeat would.
+        existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
+        if existing is None:
+            # Another issuance took the same serial at the same moment (a department-chosen one).
+            raise SerialTaken("a concurrent issuance took this serial; retry") from None
+        return existing
+    record_event(session, cert, "issue", None, Status.VALID, actor, None)
+    return Issued(cert, True, code)
+
+
+def certificate_type(session: Session, type_code: str) -> CertificateTypeView:
+    """The type a request names, or ValidationFailed on ``type_code``."""
+    ctype = find_certificate_type(session, type_code)
+    if ctype is None:
+        raise ValidationFailed(f"certificate type {type_code} is not in the catalog", field="type_code")
+    return ctype
+
+
+def issuer(session: Session, org_code: str) -> OrganizationView:
+    """The issuing organization (it exists: the catalog lists it as an issuer of the type)."""
+    org = find_organization(session, org_code)
+    assert org is not None, org_code
+    return org
+
+
+def check_against_type(
+    services: CertificateServices, request: IssuanceRequest, ctype: CertificateTypeView
+) -> None:
+    """Everything the type decides about a request, and the department's own PDF if it sent one."""
+    check_request(request, ctype.fields, ctype.holder_kind)
+    if request.file is not None:
+        services.check_upload(request.file)
+
+
+def _existing_issuance(
+    session: Session, services: CertificateServices, issuer_code: str, external_id: str, content_hash: str
+) -> Issued | None:
+    key = session.get(IssuanceKey, (issuer_code, external_id))
+    if key is None:
+        return None
+    if key.content_hash != content_hash:
+        raise ExternalIdConflict("this external_id was already used with different content")
+    cert = session.get(Certificate, key.certificate_id)
+    assert cert is not None
+    return Issued(cert, False, services.vault.decrypt(cert.verification_code_enc, purpose=b"verification"))
+
+
+def build_version(
+    services: CertificateServices,
+    *,
+    identifier: CertificateIdentifier,
+    ctype: CertificateTypeView,
+    issuer: OrganizationView,
+    request: IssuanceRequest,
+    verification_code: str,
+    content_hash: str,
+    predecessor_id: str | None = None,
+) -> Certificate:
+    """Render (or take the uploaded PDF), seal and write the blob; return the row, not yet added."""
+    draft = Draft(
+        identifier=str(identifier),
+        type_name=ctype.name,
+        type_fields=list(ctype.fields),
+        issuer_name=issuer.name,
+        request=request,
+        verification_code=verification_code,
+    )
+    if request.file is not None:
+        pdf, box = request.file, None
+    else:
+        pdf, box = services.render(draft)
+    sealed = services.sealing.seal(pdf, issuer_code=issuer.code, seal_box=box)
+    sha256 = services.blobs.put(sealed.pdf)
+    vault = services.vault
+    return Certificate(
+        id=str(identifier),
+        type_code=ctype.code,
+        issuer_code=issuer.code,
+        serial=identifier.serial,
+        version=identifier.version,
+        predecessor_id=predecessor_id,
+        status=Status.VALID.value,
+        external_id=request.external_id,
+        content_hash=content_hash,
+        holder_kind=request.holder.kind,
+        holder_name=request.holder.name,
+        holder_code_enc=vault.encrypt(request.holder.code),
+        holder_index=vault.blind_index(request.holder.kind, request.holder.code),
+        issued_on=request.issued_on,
+        valid_from=request.valid_from,
+        valid_until=request.valid_until,
+        area_code=request.area_code,
+        data=request.data,
+        file_sha256=sha256,
+        signature_level=sealed.level,
+        verification_code_hash=hash_verification_code(verification_code),
+        verification_code_enc=vault.encrypt(verification_code, purpose=b"verification"),
+    )
