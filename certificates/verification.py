@@ -47,6 +47,8 @@ STATUS_WORDS = {
 
 @dataclass(frozen=True)
 class CertificateSummary:
+    """A certificate as any verifier is shown it: no holder code, no face data."""
+
     id: str
     status: str
     type_name: str

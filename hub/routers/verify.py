@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
+from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
 from hub.deps import ReadSessionDep, StateDep
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
@@ -30,26 +30,12 @@ class SignatureOut(BaseModel):
     sub_indication: str | None
 
 
-class CertificateInfo(BaseModel):
-    """``certificates.verification.CertificateSummary`` as JSON."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    status: str
-    type_name: str
-    issuer_name: str
-    issuer_code: str
-    holder_name: str
-    valid_until: date | None
-
-
 class VerificationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     result: Literal["valid", "invalid", "indeterminate"]
     signature: SignatureOut | None = None
-    certificate: CertificateInfo | None
+    certificate: CertificateSummary | None  # the domain's dataclass, as JSON
     problems: list[str]
 
 
