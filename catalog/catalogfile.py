@@ -28,19 +28,11 @@ from typing import Any, Literal
 
 import yaml
 
-from catalog.schemas import (
-    CatalogLookup,
-    CertificateTypeIn,
-    DataResourceIn,
-    ItemIn,
-    OneThingIn,
-    OrganizationIn,
-    catalog_code_valid,
-    check_references,
-    format_loc,
-    type_code_valid,
-    validate_body,
-)
+from catalog.codes import catalog_code_valid, type_code_valid
+from catalog.errors import BodyInvalid, CatalogFileInvalid, PathError, UnknownReference
+from catalog.references import CatalogLookup, check_references
+from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn, OrganizationIn
+from catalog.validation import format_loc, validate_body
 from kernel.errors import ValidationFailed
 
 __all__ = ["SECTIONS", "CatalogBundle", "load_catalog_file", "parse_catalog"]
@@ -187,7 +179,7 @@ class _Context:
         *,
         entry_code: str | None = None,
         code: str | None = None,
-    ) -> ValidationFailed:
+    ) -> CatalogFileInvalid:
         entry_line = _line(self.root, path[:2])
         field_line = _line(self.root, path)
         notes = [f"code {entry_code}"] if entry_code else []
@@ -200,19 +192,18 @@ class _Context:
             text += f": {format_loc(path[2:])}"
             if field_line is not None and field_line != entry_line:
                 text += f" (line {field_line})"
-        failed = ValidationFailed(f"{text}: {message}", field=format_loc(path) or None, code=code)
-        # Where, as data, for the CLI and tests.
-        failed.section = path[0] if path else None  # type: ignore[attr-defined]
-        failed.line = field_line  # type: ignore[attr-defined]
-        failed.entry_line = entry_line  # type: ignore[attr-defined]
-        return failed
+        return CatalogFileInvalid(
+            f"{text}: {message}",
+            field=format_loc(path) or None,
+            code=code,
+            section=path[0] if path else None,
+            line=field_line,
+            entry_line=entry_line,
+        )
 
-    def rethrow(
-        self, exc: ValidationFailed, where: Sequence[str | int], entry_code: str | None
-    ) -> ValidationFailed:
-        loc: Sequence[str | int] = getattr(exc, "loc", where)
-        message: str = getattr(exc, "message", exc.detail)
-        return self.fail(loc, message, entry_code=entry_code, code=exc.code)
+    def rethrow(self, exc: PathError, entry_code: str | None) -> CatalogFileInvalid:
+        """``exc`` (from a body or a reference check), restated with where it is in the file."""
+        return self.fail(exc.loc, exc.message, entry_code=entry_code, code=exc.code)
 
 
 def _entry_code(section: str, entry: dict[str, Any]) -> str | None:
@@ -261,8 +252,8 @@ def parse_catalog(
                     raise ctx.fail((*where, "code"), f"not a valid {kind}: {shown}", entry_code=shown)
             try:
                 model = validate_body(_MODELS[name], body, prefix=where)
-            except ValidationFailed as exc:
-                raise ctx.rethrow(exc, where, shown) from None
+            except BodyInvalid as exc:
+                raise ctx.rethrow(exc, shown) from None
             code: str = model.code if name == "organizations" else str(raw_code)
             if code in sections[name]:
                 raise ctx.fail((*where, "code"), f"code {code} appears twice in {name}", entry_code=code)
@@ -274,8 +265,8 @@ def parse_catalog(
         for index, (code, model) in enumerate(sections[name].items()):
             try:
                 check_references(model, lookup, prefix=(name, index))
-            except ValidationFailed as exc:
-                raise ctx.rethrow(exc, (name, index), code) from None
+            except UnknownReference as exc:
+                raise ctx.rethrow(exc, code) from None
     return bundle
 
 

@@ -12,21 +12,25 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.errors import ClientNotFound, InvalidToken, OrganizationNotFound
 from catalog.models import ApiClient, Organization
 from kernel.actor import Role
 from kernel.clock import utcnow
-from kernel.errors import NotFound, Unauthorized, ValidationFailed
+from kernel.errors import ValidationFailed
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 (a format marker, not a secret)
 ROLE_BY_ORG_KIND = {"department": Role.DEPARTMENT, "portal": Role.PORTAL, "operator": Role.ADMIN}
 
 
 def token_hash_key(master_key: bytes) -> bytes:
+    """The key that token hashes are made with, derived from the hub's master key."""
     return HKDF(hashes.SHA256(), 32, salt=None, info=b"hub/api-token-hash").derive(master_key)
 
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A new client's id and its bearer token (shown once, never stored)."""
+
     client_id: str
     token: str
 
@@ -39,16 +43,14 @@ def create_client(
     session: Session, hash_key: bytes, *, name: str, org_code: str | None, admin: bool
 ) -> IssuedToken:
     """Register a client and return its token; the token is never stored, only its keyed hash."""
+    org = session.get(Organization, org_code) if org_code is not None else None
+    if org_code is not None and org is None:
+        raise OrganizationNotFound(f"organization {org_code} is not registered")
     if admin:
         role = Role.ADMIN
-        if org_code is not None and session.get(Organization, org_code) is None:
-            raise NotFound(f"organization {org_code} is not registered", code="organization_not_found")
+    elif org is None:
+        raise ValidationFailed("a client needs --org or --admin", field="org")
     else:
-        if org_code is None:
-            raise ValidationFailed("a client needs --org or --admin", field="org")
-        org = session.get(Organization, org_code)
-        if org is None:
-            raise NotFound(f"organization {org_code} is not registered", code="organization_not_found")
         role = ROLE_BY_ORG_KIND[org.kind]
     client_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
@@ -61,13 +63,13 @@ def create_client(
 def authenticate_client(session: Session, hash_key: bytes, token: str) -> ApiClient:
     """The client a token belongs to; Unauthorized for anything else, in constant time per client."""
     if not token.startswith(TOKEN_PREFIX):
-        raise Unauthorized("unknown bearer token", code="invalid_token")
+        raise InvalidToken("unknown bearer token")
     client_id, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
     client = session.scalar(select(ApiClient).where(ApiClient.id == client_id)) if client_id else None
     expected = client.token_hash if client is not None else "0" * 64
     ok = hmac.compare_digest(expected, _hash(secret, hash_key))
     if client is None or not ok or client.revoked_at is not None:
-        raise Unauthorized("unknown bearer token", code="invalid_token")
+        raise InvalidToken("unknown bearer token")
     return client
 
 
@@ -75,7 +77,7 @@ def revoke_client(session: Session, client_id: str) -> ApiClient:
     """Refuse a client's token from now on (idempotent)."""
     client = session.get(ApiClient, client_id)
     if client is None:
-        raise NotFound(f"no API client {client_id}", code="client_not_found")
+        raise ClientNotFound(f"no API client {client_id}")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         session.flush()

@@ -28,16 +28,33 @@ class Organization(Timestamps, Base):
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class CertificateType(Timestamps, Base):
+class _Defined(Timestamps):
+    """The columns of every catalog entry: its name and its whole definition (the PUT body)."""
+
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class _CatalogCoded(_Defined):
+    """An entry keyed by a catalog code (URL-safe, up to 64 characters)."""
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class _Owned(_CatalogCoded):
+    """An entry that belongs to one organization."""
+
+    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), index=True)
+
+
+class CertificateType(_Defined, Base):
     """证照类型: face fields, holder kind, validity, sharing level, issuers."""
 
     __tablename__ = "certificate_types"
 
     code: Mapped[str] = mapped_column(String(21), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
     holder_kind: Mapped[str] = mapped_column(String(3))
     sharing: Mapped[str] = mapped_column(String(20))
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
 class CertificateTypeIssuer(Base):
@@ -51,36 +68,22 @@ class CertificateTypeIssuer(Base):
     org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), primary_key=True)
 
 
-class DataResource(Timestamps, Base):
+class DataResource(_Owned, Base):
     """数据资源目录: a data set a department shares."""
 
     __tablename__ = "data_resources"
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), index=True)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
-
-class Item(Timestamps, Base):
+class Item(_Owned, Base):
     """事项: a service item with its materials and application form."""
 
     __tablename__ = "items"
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    org_code: Mapped[str] = mapped_column(ForeignKey("organizations.code"), index=True)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
-
-class OneThing(Timestamps, Base):
+class OneThing(_CatalogCoded, Base):
     """一件事: items bundled behind a progressive questionnaire."""
 
     __tablename__ = "one_things"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
 class SearchDocument(Base):

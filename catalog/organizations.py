@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumError
 
+from catalog.codes import validate_uscc
+from catalog.errors import OrganizationNotFound
 from catalog.models import Organization
-from kernel.errors import NotFound, ValidationFailed
+from kernel.errors import ValidationFailed
 
 KINDS = ("department", "portal", "operator")
-
-
-def validate_uscc(code: str, *, field: str = "code") -> str:
-    """The compact USCC, or ValidationFailed saying what is wrong with it."""
-    try:
-        return str(uscc.validate(code))
-    except StdnumError as e:
-        raise ValidationFailed(
-            f"{code!r} is not a valid 统一社会信用代码: {getattr(e, 'message', e)}", field=field
-        ) from None
 
 
 def put_organization(
     session: Session, *, code: str, name: str, kind: str, demo: bool = False
 ) -> Organization:
-    """Create or update an organization (idempotent)."""
-    code = validate_uscc(code)
+    """Create or update an organization (idempotent); a code with separators is stored compact."""
+    code = validate_uscc(code, field="code")
     name = name.strip()
     if not name:
         raise ValidationFailed("name must not be empty", field="name")
@@ -43,7 +33,8 @@ def put_organization(
 
 
 def get_organization(session: Session, code: str) -> Organization:
+    """A registered organization, or OrganizationNotFound."""
     org = session.get(Organization, code)
     if org is None:
-        raise NotFound(f"organization {code} is not registered", code="organization_not_found")
+        raise OrganizationNotFound(f"organization {code} is not registered")
     return org

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import CertificateType, CertificateTypeIssuer, Organization
+from catalog.models import CertificateType, CertificateTypeIssuer, Item, Organization
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,13 @@ class OrganizationView:
     code: str
     name: str
     kind: str  # department | portal | operator
+
+
+@dataclass(frozen=True)
+class ItemView:
+    code: str
+    name: str
+    org_code: str  # the department that handles the item
 
 
 def find_certificate_type(session: Session, code: str) -> CertificateTypeView | None:
@@ -68,6 +75,15 @@ def find_organization(session: Session, code: str) -> OrganizationView | None:
     """The organization ``code``, or None when it is not registered."""
     row = session.get(Organization, code)
     return None if row is None else OrganizationView(row.code, row.name, row.kind)
+
+
+def find_items(session: Session, codes: Iterable[str]) -> dict[str, ItemView]:
+    """The service items among ``codes`` that the catalog holds, by code (one query)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Item).where(Item.code.in_(wanted)))
+    return {row.code: ItemView(row.code, row.name, row.org_code) for row in rows}
 
 
 def organization_names(session: Session, codes: Iterable[str]) -> dict[str, str]:

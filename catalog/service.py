@@ -16,29 +16,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog.catalogfile import SECTIONS, CatalogBundle, load_catalog_file
+from catalog.codes import catalog_code_valid, type_code_valid
+from catalog.errors import CertificateTypeNotFound, DataResourceNotFound, ItemNotFound, OneThingNotFound
 from catalog.models import CertificateType, CertificateTypeIssuer, DataResource, Item, OneThing, Organization
 from catalog.organizations import put_organization as _put_organization
-from catalog.schemas import (
-    CatalogLookup,
-    CertificateTypeIn,
-    DataResourceIn,
-    ItemIn,
-    OneThingIn,
-    catalog_code_valid,
-    check_references,
-    type_code_valid,
-)
+from catalog.references import CatalogLookup, check_references
+from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn
 from catalog.search import EmbeddedSearchIndex, SearchDoc, record_change
 from kernel.errors import NotFound, ValidationFailed
 
 __all__ = [
+    "CERTIFICATE_TYPE",
+    "DATA_RESOURCE",
+    "ITEM",
+    "ONE_THING",
     "DatabaseLookup",
     "Entry",
+    "EntryKind",
     "LoadReport",
     "Page",
     "Put",
@@ -47,20 +45,25 @@ __all__ = [
     "demo_bundle",
     "get_certificate_type",
     "get_data_resource",
+    "get_entry",
     "get_item",
     "get_one_thing",
     "list_certificate_types",
     "list_data_resources",
+    "list_entries",
     "list_items",
     "list_one_things",
     "load_bundle",
     "put_certificate_type",
     "put_data_resource",
+    "put_entry",
     "put_item",
     "put_one_thing",
 ]
 
-M = TypeVar("M", bound=BaseModel)
+# Constrained, not bound: generic code then sees the fields every kind of body has (name, keywords).
+M = TypeVar("M", CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn)
+EntryBody = CertificateTypeIn | DataResourceIn | ItemIn | OneThingIn
 Row = CertificateType | DataResource | Item | OneThing
 
 
@@ -85,6 +88,8 @@ class Put(Generic[M]):
 
 @dataclass(frozen=True)
 class Page(Generic[M]):
+    """One page of a listing by code, and how many entries there are in all."""
+
     total: int
     items: list[Entry[M]]
 
@@ -96,18 +101,22 @@ class DatabaseLookup:
         self.session = session
 
     def has_organization(self, code: str) -> bool:
+        """Whether the organization is registered."""
         return self.session.get(Organization, code) is not None
 
     def certificate_type_fields(self, type_code: str) -> Iterable[str] | None:
+        """The face field names of a certificate type, or None when there is no such type."""
         row = self.session.get(CertificateType, type_code)
         if row is None:
             return None
         return frozenset(f["name"] for f in row.definition.get("fields", []))
 
     def has_data_resource(self, code: str) -> bool:
+        """Whether the data resource exists."""
         return self.session.get(DataResource, code) is not None
 
     def has_item(self, code: str) -> bool:
+        """Whether the service item exists."""
         return self.session.get(Item, code) is not None
 
 
@@ -117,73 +126,60 @@ class DatabaseLookup:
 
 
 @dataclass(frozen=True)
-class _Kind(Generic[M]):
+class EntryKind(Generic[M]):
+    """One kind of catalog entry: its names, its table and its body, and its NotFound."""
+
     name: str  # the search kind, as in the API: certificate-type, data-resource, ...
     label: str  # for messages: "certificate type"
     table: Any  # one of the Row tables (a Union does not type-check as a constructor)
     model: type[M]
     code_field: str  # the URL parameter, for 422 messages
-    columns: Callable[[M], dict[str, Any]]
-    search_text: Callable[[M], list[str]]
-
-    @property
-    def not_found_code(self) -> str:
-        return self.name.replace("-", "_") + "_not_found"
+    not_found: type[NotFound]
 
 
-def _labels(fields: Iterable[Any]) -> list[str]:
-    return [f.label for f in fields]
-
-
-CERTIFICATE_TYPE: _Kind[CertificateTypeIn] = _Kind(
+CERTIFICATE_TYPE = EntryKind(
     "certificate-type",
     "certificate type",
     CertificateType,
     CertificateTypeIn,
     "type_code",
-    lambda b: {"name": b.name, "holder_kind": b.holder_kind, "sharing": b.sharing},
-    lambda b: [b.description or "", *b.keywords, *_labels(b.fields)],
+    CertificateTypeNotFound,
 )
-DATA_RESOURCE: _Kind[DataResourceIn] = _Kind(
-    "data-resource",
-    "data resource",
-    DataResource,
-    DataResourceIn,
-    "code",
-    lambda b: {"name": b.name, "org_code": b.org},
-    lambda b: [b.description or "", *b.keywords, *_labels(b.fields)],
+DATA_RESOURCE = EntryKind(
+    "data-resource", "data resource", DataResource, DataResourceIn, "code", DataResourceNotFound
 )
-ITEM: _Kind[ItemIn] = _Kind(
-    "item",
-    "item",
-    Item,
-    ItemIn,
-    "item_code",
-    lambda b: {"name": b.name, "org_code": b.org},
-    lambda b: [b.description or "", *b.keywords, *(m.name for m in b.materials), *_labels(b.form)],
-)
-ONE_THING: _Kind[OneThingIn] = _Kind(
-    "one-thing",
-    "one-thing",
-    OneThing,
-    OneThingIn,
-    "code",
-    lambda b: {"name": b.name},
-    lambda b: [
-        b.description or "",
-        *b.keywords,
-        *(q.text for q in b.questions),
-        *(o.label for q in b.questions for o in q.options),
-    ],
-)
+ITEM = EntryKind("item", "item", Item, ItemIn, "item_code", ItemNotFound)
+ONE_THING = EntryKind("one-thing", "one-thing", OneThing, OneThingIn, "code", OneThingNotFound)
 
 
-def _definition(body: BaseModel) -> dict[str, Any]:
+def _columns(body: EntryBody) -> dict[str, Any]:
+    """The columns queried beside the stored definition, as the body sets them."""
+    match body:
+        case CertificateTypeIn():
+            return {"name": body.name, "holder_kind": body.holder_kind, "sharing": body.sharing}
+        case DataResourceIn() | ItemIn():
+            return {"name": body.name, "org_code": body.org}
+        case OneThingIn():
+            return {"name": body.name}
+
+
+def _own_search_text(body: EntryBody) -> list[str]:
+    """What a kind adds to the search text, after the description and keywords every kind has."""
+    match body:
+        case CertificateTypeIn() | DataResourceIn():
+            return [f.label for f in body.fields]
+        case ItemIn():
+            return [*(m.name for m in body.materials), *(f.label for f in body.form)]
+        case OneThingIn():
+            return [*(q.text for q in body.questions), *(o.label for q in body.questions for o in q.options)]
+
+
+def _definition(body: EntryBody) -> dict[str, Any]:
     # by_alias: a form field's source is stored under the contract's key "from".
     return body.model_dump(mode="json", by_alias=True)
 
 
-def _entry(kind: _Kind[M], row: Row) -> Entry[M]:
+def _entry(kind: EntryKind[M], row: Row) -> Entry[M]:
     return Entry(
         code=row.code,
         body=kind.model.model_validate(row.definition),
@@ -192,27 +188,27 @@ def _entry(kind: _Kind[M], row: Row) -> Entry[M]:
     )
 
 
-def _search_doc(kind: _Kind[M], code: str, body: M) -> SearchDoc:
-    parts = [code, *kind.search_text(body)]
-    return SearchDoc(kind=kind.name, code=code, name=body.name, body="\n".join(p for p in parts if p))  # type: ignore[attr-defined]
+def _search_doc(kind: EntryKind[M], code: str, body: M) -> SearchDoc:
+    parts = [code, body.description or "", *body.keywords, *_own_search_text(body)]
+    return SearchDoc(kind=kind.name, code=code, name=body.name, body="\n".join(p for p in parts if p))
 
 
-def _check_code(kind: _Kind[M], code: str) -> None:
-    valid = type_code_valid(code) if kind is CERTIFICATE_TYPE else catalog_code_valid(code)
+def _check_code(kind: EntryKind[M], code: str) -> None:
+    if kind is CERTIFICATE_TYPE:
+        valid, what = type_code_valid(code), "the defining organization's USCC followed by 3 digits"
+    else:
+        valid = catalog_code_valid(code)
+        what = "1–64 letters, digits, '_', '.' or '-', starting with a letter or digit"
     if not valid:
-        what = (
-            "the defining organization's USCC followed by 3 digits"
-            if kind is CERTIFICATE_TYPE
-            else "1–64 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        )
         raise ValidationFailed(f"{kind.code_field}: a {kind.label} code is {what}", field=kind.code_field)
 
 
-def _put(session: Session, kind: _Kind[M], code: str, body: M) -> Put[M]:
+def put_entry(session: Session, kind: EntryKind[M], code: str, body: M) -> Put[M]:
+    """Create or replace an entry of ``kind``; its code and references are checked first."""
     _check_code(kind, code)
-    check_references(body, DatabaseLookup(session))  # type: ignore[arg-type]
+    check_references(body, DatabaseLookup(session))
     definition = _definition(body)
-    columns = kind.columns(body)
+    columns = _columns(body)
     row = session.get(kind.table, code, with_for_update=True)
     created = row is None
     if row is None:
@@ -227,8 +223,8 @@ def _put(session: Session, kind: _Kind[M], code: str, body: M) -> Put[M]:
                 setattr(row, k, v)
     if changed:
         session.flush()
-        if kind is CERTIFICATE_TYPE:
-            _sync_issuers(session, code, body.issuers)  # type: ignore[attr-defined]
+        if isinstance(body, CertificateTypeIn):
+            _sync_issuers(session, code, body.issuers)
         doc = _search_doc(kind, code, body)
         EmbeddedSearchIndex(session).index([doc])
         record_change(session, doc)
@@ -253,14 +249,16 @@ def _sync_issuers(session: Session, type_code: str, issuers: list[str]) -> None:
     session.flush()
 
 
-def _get(session: Session, kind: _Kind[M], code: str) -> Entry[M]:
+def get_entry(session: Session, kind: EntryKind[M], code: str) -> Entry[M]:
+    """An entry of ``kind``, or the kind's NotFound."""
     row = session.get(kind.table, code)
     if row is None:
-        raise NotFound(f"no {kind.label} {code!r}", code=kind.not_found_code)
+        raise kind.not_found(f"no {kind.label} {code!r}")
     return _entry(kind, row)
 
 
-def _list(session: Session, kind: _Kind[M], limit: int, offset: int) -> Page[M]:
+def list_entries(session: Session, kind: EntryKind[M], *, limit: int = 50, offset: int = 0) -> Page[M]:
+    """A page of the entries of ``kind``, by code."""
     total = session.execute(select(func.count()).select_from(kind.table)).scalar_one()
     rows = session.scalars(select(kind.table).order_by(kind.table.code).limit(limit).offset(offset)).all()
     return Page(total=total, items=[_entry(kind, r) for r in rows])
@@ -273,62 +271,62 @@ def _list(session: Session, kind: _Kind[M], limit: int, offset: int) -> Page[M]:
 
 def put_certificate_type(session: Session, code: str, body: CertificateTypeIn) -> Put[CertificateTypeIn]:
     """Create or replace a certificate type (证照类型); its issuers must be registered organizations."""
-    return _put(session, CERTIFICATE_TYPE, code, body)
+    return put_entry(session, CERTIFICATE_TYPE, code, body)
 
 
 def put_data_resource(session: Session, code: str, body: DataResourceIn) -> Put[DataResourceIn]:
     """Create or replace a data resource (数据资源); its organization must be registered."""
-    return _put(session, DATA_RESOURCE, code, body)
+    return put_entry(session, DATA_RESOURCE, code, body)
 
 
 def put_item(session: Session, code: str, body: ItemIn) -> Put[ItemIn]:
     """Create or replace a service item (事项); every type, resource and form source must exist."""
-    return _put(session, ITEM, code, body)
+    return put_entry(session, ITEM, code, body)
 
 
 def put_one_thing(session: Session, code: str, body: OneThingIn) -> Put[OneThingIn]:
     """Create or replace a one-thing (一件事); every item it can involve must exist."""
-    return _put(session, ONE_THING, code, body)
+    return put_entry(session, ONE_THING, code, body)
 
 
 def get_certificate_type(session: Session, code: str) -> Entry[CertificateTypeIn]:
-    """A certificate type, or NotFound (``certificate_type_not_found``)."""
-    return _get(session, CERTIFICATE_TYPE, code)
+    """A certificate type, or CertificateTypeNotFound."""
+    return get_entry(session, CERTIFICATE_TYPE, code)
 
 
 def get_data_resource(session: Session, code: str) -> Entry[DataResourceIn]:
-    """A data resource, or NotFound (``data_resource_not_found``)."""
-    return _get(session, DATA_RESOURCE, code)
+    """A data resource, or DataResourceNotFound."""
+    return get_entry(session, DATA_RESOURCE, code)
 
 
 def get_item(session: Session, code: str) -> Entry[ItemIn]:
-    """A service item, or NotFound (``item_not_found``)."""
-    return _get(session, ITEM, code)
+    """A service item, or ItemNotFound."""
+    return get_entry(session, ITEM, code)
 
 
 def get_one_thing(session: Session, code: str) -> Entry[OneThingIn]:
-    """A one-thing, or NotFound (``one_thing_not_found``)."""
-    return _get(session, ONE_THING, code)
+    """A one-thing, or OneThingNotFound."""
+    return get_entry(session, ONE_THING, code)
 
 
 def list_certificate_types(session: Session, *, limit: int = 50, offset: int = 0) -> Page[CertificateTypeIn]:
     """Certificate types by code."""
-    return _list(session, CERTIFICATE_TYPE, limit, offset)
+    return list_entries(session, CERTIFICATE_TYPE, limit=limit, offset=offset)
 
 
 def list_data_resources(session: Session, *, limit: int = 50, offset: int = 0) -> Page[DataResourceIn]:
     """Data resources by code."""
-    return _list(session, DATA_RESOURCE, limit, offset)
+    return list_entries(session, DATA_RESOURCE, limit=limit, offset=offset)
 
 
 def list_items(session: Session, *, limit: int = 50, offset: int = 0) -> Page[ItemIn]:
     """Service items by code."""
-    return _list(session, ITEM, limit, offset)
+    return list_entries(session, ITEM, limit=limit, offset=offset)
 
 
 def list_one_things(session: Session, *, limit: int = 50, offset: int = 0) -> Page[OneThingIn]:
     """One-things by code."""
-    return _list(session, ONE_THING, limit, offset)
+    return list_entries(session, ONE_THING, limit=limit, offset=offset)
 
 
 def can_issue(session: Session, type_code: str, org_code: str) -> bool:
@@ -339,7 +337,7 @@ def can_issue(session: Session, type_code: str, org_code: str) -> bool:
 def all_search_documents(session: Session) -> list[SearchDoc]:
     """The search document of every catalog entry, from the catalog tables (for a reindex)."""
     docs: list[SearchDoc] = []
-    kinds: tuple[_Kind[Any], ...] = (CERTIFICATE_TYPE, DATA_RESOURCE, ITEM, ONE_THING)
+    kinds: tuple[EntryKind[Any], ...] = (CERTIFICATE_TYPE, DATA_RESOURCE, ITEM, ONE_THING)
     for kind in kinds:
         for row in session.scalars(select(kind.table).order_by(kind.table.code)):
             docs.append(_search_doc(kind, row.code, kind.model.model_validate(row.definition)))

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from hub import errors
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
-from hub.routers import catalog, certificates, ops, organizations, pki, verify
+from hub.routers import catalog, certificates, ops, organizations, pki, questionnaire, search, verify
 from hub.settings import Settings
 from hub.state import HubState, build_state
 
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
         ops.router,
         organizations.router,
         catalog.router,
+        search.router,
+        questionnaire.router,
         certificates.router,
         verify.router,
         pki.router,

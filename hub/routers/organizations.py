@@ -1,16 +1,20 @@
-"""Organizations: public reads."""
+"""Organizations over HTTP: public reads by 统一社会信用代码, and registration by an admin."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict
 
+from catalog.fieldtypes import Name, OrganizationKind
 from catalog.organizations import get_organization
-from hub.deps import ReadSessionDep
+from catalog.queries import find_organization
+from hub.deps import ReadSessionDep, StateDep
+from hub.routers.catalog_routing import PUT_RESPONSES, WriterDep, catalog_router
+from hub.services import register_organization
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = catalog_router()
 
 
 class OrganizationOut(BaseModel):
@@ -18,8 +22,18 @@ class OrganizationOut(BaseModel):
 
     code: str
     name: str
-    kind: Literal["department", "portal", "operator"]
+    kind: OrganizationKind
     demo: bool
+
+
+class OrganizationPut(BaseModel):
+    """An organization's PUT body; its 统一社会信用代码 is in the URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    kind: OrganizationKind
+    demo: bool = False
 
 
 @router.get("/organizations/{code}", response_model=OrganizationOut)
@@ -27,3 +41,14 @@ def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
     """An organization by its 统一社会信用代码."""
     org = get_organization(session, code)
     return OrganizationOut.model_validate(org, from_attributes=True)
+
+
+@router.put("/organizations/{code}", response_model=OrganizationOut, responses=PUT_RESPONSES)
+def put_organization(
+    code: str, body: OrganizationPut, state: StateDep, session: WriterDep, response: Response
+) -> Any:
+    """Register or update an organization by its 统一社会信用代码 (a department gets its seal). Admin only."""
+    created = find_organization(session, code) is None
+    org = register_organization(state, session, code=code, name=body.name, kind=body.kind, demo=body.demo)
+    response.status_code = 201 if created else 200
+    return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)

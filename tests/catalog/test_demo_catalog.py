@@ -6,8 +6,8 @@ import pytest
 from stdnum.cn import uscc
 
 from catalog.catalogfile import CatalogBundle, load_catalog_file
+from catalog.codes import type_code_valid
 from catalog.demo import demo_catalog_path
-from catalog.schemas import type_code_valid
 
 
 @pytest.fixture(scope="module")

@@ -404,6 +404,35 @@ def test_openapi_describes_the_catalog(client: TestClient) -> None:
     assert "put" in paths["/api/v1/certificate-types/{type_code}"]
 
 
+def test_openapi_operations_keep_their_ids_and_models(client: TestClient) -> None:
+    """Generated clients name their calls after the operation ids: the route builder keeps them."""
+    paths = client.get("/openapi.json").json()["paths"]
+    for kind, collection, code, model in [
+        ("certificate_type", "certificate-types", "type_code", "CertificateType"),
+        ("data_resource", "data-resources", "code", "DataResource"),
+        ("item", "items", "item_code", "Item"),
+        ("one_thing", "one-things", "code", "OneThing"),
+    ]:
+        base = f"/api/v1/{collection}"
+        entry = paths[f"{base}/{{{code}}}"]
+        stem = f"api_v1_{collection.replace('-', '_')}"
+        assert entry["put"]["operationId"] == f"put_{kind}_{stem}__{code}__put"
+        assert entry["get"]["operationId"] == f"get_{kind}_{stem}__{code}__get"
+        assert paths[base]["get"]["operationId"] == f"list_{kind}s_{stem}_get"
+        assert [p["name"] for p in entry["get"]["parameters"]] == [code]
+        for operation, schema in [(entry["get"], f"{model}Out"), (paths[base]["get"], f"{model}Page")]:
+            ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{schema}"
+        body = entry["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body == f"#/components/schemas/{model}In"
+    assert paths["/api/v1/search"]["get"]["operationId"] == "search_api_v1_search_get"
+    questionnaire = paths["/api/v1/one-things/{code}/questionnaire"]["post"]["operationId"]
+    assert questionnaire == "answer_questionnaire_api_v1_one_things__code__questionnaire_post"
+    assert paths["/api/v1/organizations/{code}"]["put"]["operationId"] == (
+        "put_organization_api_v1_organizations__code__put"
+    )
+
+
 # -- hub catalog load / hub search reindex ----------------------------------------------------
 
 
