@@ -10,9 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from stdnum.cn import ric, uscc
+from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
+from catalog.codes import validate_uscc
+from catalog.errors import InvalidUSCC
 from kernel.errors import ValidationFailed
 
 AREA_CODE = re.compile(r"^[1-9]\d{5}$")
@@ -53,13 +55,20 @@ class IssuanceRequest:
 
 
 def validate_holder_code(kind: str, code: str, *, field_name: str = "holder.code") -> str:
-    module = ric if kind == "111" else uscc
-    label = "resident identity number (公民身份号码)" if kind == "111" else "统一社会信用代码"
+    """The holder's code in compact form: a 公民身份号码 (kind 111) or a 统一社会信用代码 (kind 001).
+
+    The message names the field and the rule, never the number itself."""
+    if kind != "111":
+        try:
+            return validate_uscc(code)  # the hub's one USCC check
+        except InvalidUSCC as e:
+            raise ValidationFailed(f"not a valid 统一社会信用代码: {e.reason}", field=field_name) from None
     try:
-        return str(module.validate(code))
+        return str(ric.validate(code))
     except StdnumError as e:
-        # The message names the field and the rule, never the number itself.
-        raise ValidationFailed(f"not a valid {label}: {getattr(e, 'message', e)}", field=field_name) from None
+        reason = getattr(e, "message", e)
+        label = "resident identity number (公民身份号码)"
+        raise ValidationFailed(f"not a valid {label}: {reason}", field=field_name) from None
 
 
 def check_request(req: IssuanceRequest, fields: Sequence[dict[str, Any]], holder_kind: str) -> None:

@@ -106,3 +106,33 @@ def test_only_hub_has_http_routers() -> None:
         for path in _files(package):
             text = path.read_text(encoding="utf-8")
             assert "APIRouter" not in text, path
+
+
+# Which tables each domain package owns: the package whose ``models`` module declares them.
+DOMAINS = ("catalog", "certificates")
+QUERY_BUILDERS = {"select", "update", "delete", "insert", "func"}
+
+
+@pytest.mark.parametrize("package", DOMAINS)
+def test_a_domain_imports_no_other_domains_tables(package: str) -> None:
+    """Each package queries only its own tables and calls the others' services (catalog.queries …)."""
+    found = []
+    for path in _files(package):
+        for line, name in _imports(path):
+            parts = name.split(".")
+            if parts[0] in DOMAINS and parts[0] != package and "models" in parts[1:]:
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not found, "\n".join(found)
+
+
+def test_the_hub_builds_no_queries() -> None:
+    """Routers, the CLI and the wiring call domain services; no SQL is built in hub/."""
+    found = []
+    for path in _files("hub"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+                builders = {alias.name for alias in node.names} & QUERY_BUILDERS
+                if builders:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {sorted(builders)}")
+    assert not found, "\n".join(found)
