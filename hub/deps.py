@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from catalog.access import check_may_edit
 from catalog.clients import authenticate_client
 from certificates.access import check_may_issue
 from hub.state import HubState
@@ -104,6 +105,11 @@ def _issuer(caller: CallerDep) -> Actor:
     return check_may_issue(caller)
 
 
+def _catalog_editor(caller: CallerDep) -> Actor:
+    return check_may_edit(caller)
+
+
 AdminDep = Annotated[Actor, require(Role.ADMIN)]
-# Who may issue is the certificates domain's rule (certificates/access.py); checked before the body.
+# The rules are the domains' (certificates/access.py, catalog/access.py); checked before the body.
 DepartmentDep = Annotated[Actor, Depends(_issuer)]
+CatalogEditorDep = Annotated[Actor, Depends(_catalog_editor)]

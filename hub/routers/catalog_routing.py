@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from catalog import service
 from catalog.search import follow_commits
-from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
+from hub.deps import CatalogEditorDep, ReadSessionDep, SessionDep, StateDep
 
 Out = TypeVar("Out", bound=BaseModel)
 
@@ -58,7 +58,7 @@ def catalog_router() -> APIRouter:
 # --------------------------------------------------------------------------------------------
 
 
-def catalog_writer(state: StateDep, session: SessionDep, _admin: AdminDep) -> Session:
+def catalog_writer(state: StateDep, session: SessionDep, _editor: CatalogEditorDep) -> Session:
     """The request's session, with an external search index following its commit."""
     if state.search is not None:
         follow_commits(session, state.search)
