@@ -135,7 +135,7 @@ def main() -> None:
         explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
         with engine.connect() as c:
             plan = c.execute(
-                text(f"{explain} SELECT * FROM certificates WHERE holder_index = :h AND status = '01'"),  # noqa: S608
+                text(f"{explain} SELECT * FROM certificates WHERE holder_index = :h ORDER BY created_at"),  # noqa: S608
                 {"h": vault.blind_index("111", holders[0])},
             ).fetchall()
         print("plan:", " | ".join(str(r[-1]) for r in plan))
