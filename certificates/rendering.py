@@ -82,7 +82,7 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-_RENDER_LOCK = threading.Lock()
+RENDER_LOCK = threading.Lock()
 
 
 def render(face: CertificateFace, *, font_path: str | os.PathLike[str] | None = None) -> RenderedCertificate:
@@ -97,7 +97,7 @@ def render(face: CertificateFace, *, font_path: str | os.PathLike[str] | None = 
     # reportlab's TrueType subsetting keeps per-font state that concurrent documents corrupt (a
     # KeyError mid-subset under threads): one page at a time. Rendering is CPU-bound Python under the
     # GIL, so the lock costs no throughput.
-    with _RENDER_LOCK:
+    with RENDER_LOCK:
         buffer = io.BytesIO()
         canvas = Canvas(
             buffer, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font, initialFontSize=12

@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from hub import errors
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
-from hub.routers import catalog, certificates, ops, organizations, pki, questionnaire, search, verify
+from hub.routers import (
+    catalog,
+    certificates,
+    me,
+    ops,
+    organizations,
+    pki,
+    questionnaire,
+    search,
+    sharing,
+    verify,
+)
 from hub.settings import Settings
 from hub.state import HubState, build_state
 
@@ -45,6 +56,8 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
         search.router,
         questionnaire.router,
         certificates.router,
+        sharing.router,
+        me.router,
         verify.router,
         pki.router,
     ):

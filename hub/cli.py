@@ -9,6 +9,7 @@ import typer
 
 from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
+from hub.cli_sharing import sharing_app
 from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
 from kernel.errors import DomainError
@@ -173,6 +174,7 @@ app.add_typer(storage_app, name="storage")
 app.add_typer(signatures_app, name="signatures")
 app.add_typer(seals_app, name="seals")
 app.add_typer(pki_app, name="pki")
+app.add_typer(sharing_app, name="sharing")
 
 
 def main() -> None:

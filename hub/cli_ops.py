@@ -28,7 +28,12 @@ def demo(
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, demo_bundle, load_bundle
     from certificates.repository import first_of_issuer
-    from hub.demo import issue_demo_certificates
+    from hub.demo import (
+        DEMO_CITIZEN,
+        grant_demo_consents,
+        issue_demo_certificates,
+        issue_demo_citizen,
+    )
     from hub.services import register_organization
     from kernel.db import unit_of_work
 
@@ -46,6 +51,9 @@ def demo(
         with unit_of_work(state.sessions) as session:
             issued = issue_demo_certificates(state, session, count=certificates)
         typer.echo(f"certificates: {issued} issued", err=True)
+        with unit_of_work(state.sessions) as session:
+            citizen_certificates = issue_demo_citizen(state, session)
+            grant_demo_consents(state, session, now=state.clock())
         with unit_of_work(state.sessions) as session:
             orgs = list(bundle.organizations.items())
             dept = next(code for code, o in orgs if o.kind == "department")
@@ -75,6 +83,27 @@ def demo(
     finally:
         state.close()
     url = state.settings.public_url
+    portal_token = tokens["portal"]
+    holder = {"kind": DEMO_CITIZEN.kind, "code": DEMO_CITIZEN.code}
+    citizen = {
+        "name": DEMO_CITIZEN.name,
+        "holder_kind": DEMO_CITIZEN.kind,
+        "holder_code": DEMO_CITIZEN.code,
+        "certificates": citizen_certificates,
+        "token": f".venv/bin/hub dev token --kind {DEMO_CITIZEN.kind} --code {DEMO_CITIZEN.code} "
+        f"--name {DEMO_CITIZEN.name}",
+    }
+    lookup = {"holder": holder, "item_code": "WJ-BIRTH-CERTIFICATE", "use_cause": "办理出生医学证明"}
+    plan = {
+        "holder": holder,
+        "use_cause": "办理新生儿出生一件事",
+        "one_thing": "OT-NEWBORN",
+        "answers": {"hukou": "elsewhere", "mother_insured": "no"},
+    }
+    sharing = {
+        "lookup": _curl(f"{url}/api/v1/sharing/lookup", portal_token, lookup),
+        "plan": _curl(f"{url}/api/v1/sharing/plan", portal_token, plan),
+    }
     print_json(
         {
             "api_docs": f"{url}/docs",
@@ -83,7 +112,8 @@ def demo(
             "tokens": tokens,
             "department": dept,
             "example_certificate": example,
-            "citizen_token": "hub dev token --kind 111 --code <identity number> --name <name>",
+            "citizen": citizen,
+            "sharing": sharing,
         }
     )
 
@@ -258,3 +288,11 @@ def pki_import(
     print_json(
         {"issuing_ca": pki.issuing_cert.subject.human_friendly, "directory": str(settings.pki_directory)}
     )
+
+
+def _curl(url: str, token: str, body: object) -> str:
+    """A ready-to-paste curl call posting ``body`` as JSON."""
+    import json
+
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return f"curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{data}' {url}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,7 +15,10 @@ from catalog.queries import demo_issuable_types
 from certificates.issuance import issue_certificate
 from certificates.requests import Holder, IssuanceRequest
 from hub.state import HubState
+from kernel.actor import Actor, Citizen
 from kernel.errors import Conflict
+from sharing import consents
+from sharing.holders import holder_ref
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = [
@@ -128,3 +131,83 @@ def issue_demo_certificates(
             continue  # issued by an earlier version of the demo with other data: keep that one
         issued += int(result.created)
     return issued
+
+
+# A demo citizen who holds certificates, and the demo portal she lets use them (the README's walk).
+DEMO_CITIZEN = Holder("林晓梅（演示）", "111", "310104199203154523")
+DEMO_PORTAL = "12310000DEM000031R"  # 示范市“一网通办”总门户（演示）
+ID_CARD = "11310000DEM000012X001"  # 居民身份证
+BIRTH_CERTIFICATE = "11310000DEM0000131001"  # 出生医学证明
+MARRIAGE_CERTIFICATE = "11310000DEM0000144001"  # 结婚证
+# item -> the types she lets the demo portal use for it
+DEMO_CONSENTS = {
+    "WJ-BIRTH-CERTIFICATE": [ID_CARD],
+    "WJ-VACCINATION": [ID_CARD, BIRTH_CERTIFICATE],
+}
+
+
+def issue_demo_citizen(state: HubState, session: Session) -> list[str]:
+    """The demo citizen's certificates (identity card, a child's birth certificate, marriage
+    certificate); idempotent. Returns their identifiers."""
+    rng = random.Random(DEMO_CITIZEN.code)  # noqa: S311 (reproducible demo data, not secrets)
+    issuers = {ctype.code: (ctype, issuer) for ctype, issuer in demo_issuable_types(session)}
+    services = state.certificate_services(session)
+    issued_on = date(2025, 3, 18)
+    ids = []
+    for type_code in (ID_CARD, BIRTH_CERTIFICATE, MARRIAGE_CERTIFICATE):
+        if type_code not in issuers:
+            continue
+        ctype, issuer = issuers[type_code]
+        data = {f["name"]: _value(f, DEMO_CITIZEN, rng, issued_on) for f in ctype.fields}
+        for name in ("name", "holder_name", "mother_name"):
+            if name in data:
+                data[name] = DEMO_CITIZEN.name
+        if "mother_id_number" in data:
+            data["mother_id_number"] = DEMO_CITIZEN.code
+        years = ctype.validity_years
+        request = IssuanceRequest(
+            type_code=type_code,
+            external_id=f"demo-citizen-{type_code[-6:]}",
+            holder=DEMO_CITIZEN,
+            issued_on=issued_on,
+            valid_from=issued_on,
+            valid_until=issued_on + timedelta(days=365 * years - 1) if years else None,
+            area_code="310104",
+            data=data,
+        )
+        try:
+            with session.begin_nested():
+                result = issue_certificate(
+                    session, services, issuer_code=issuer, request=request, actor="demo"
+                )
+        except Conflict:
+            continue  # issued by an earlier version of the demo with other data: keep that one
+        ids.append(result.certificate.id)
+    return ids
+
+
+def grant_demo_consents(state: HubState, session: Session, *, now: datetime) -> int:
+    """The demo citizen's consents to the demo portal (skipped where one is in force); how many were made."""
+    holder = holder_ref(state.vault, DEMO_CITIZEN.kind, DEMO_CITIZEN.code)
+    actor = Actor.for_citizen(Citizen(DEMO_CITIZEN.kind, DEMO_CITIZEN.code, DEMO_CITIZEN.name))
+    live = {
+        c.item_code
+        for c in consents.consents_of(session, holder)
+        if c.grantee_code == DEMO_PORTAL and consents.status_of(c, now) == "active"
+    }
+    made = 0
+    for item_code, type_codes in DEMO_CONSENTS.items():
+        if item_code in live:
+            continue
+        consents.grant(
+            session,
+            actor=actor,
+            holder=holder,
+            grantee=DEMO_PORTAL,
+            item_code=item_code,
+            type_codes=type_codes,
+            expires_at=now + timedelta(days=365),
+            now=now,
+        )
+        made += 1
+    return made

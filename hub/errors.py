@@ -17,6 +17,7 @@ from kernel.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
@@ -38,6 +39,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     Forbidden: 403,
     Unauthorized: 401,
     PayloadTooLarge: 413,
+    Gone: 410,
     Unavailable: 503,
     DomainError: 400,
 }

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from asn1crypto import pem as asn1_pem
@@ -22,7 +23,7 @@ from certificates.seals import pem
 from hub.settings import Settings
 from kernel.errors import NotFound
 from signing.crl import RevocationInfo, build_crl
-from signing.filekeys import FileKeyStore
+from signing.filekeys import FileKeyStore, create_exclusively
 from signing.keystore import KeyStore
 from signing.ocsp import CertStatus, respond
 from signing.pades import Sealer, SealIdentity
@@ -37,6 +38,19 @@ from signing.validation import Level, SignatureReport, validate_pdf
 _current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
     "seal_session", default=None
 )
+
+
+HUB_SEAL_LABEL = "hub-seal"
+HUB_SEAL_FILE = "hub-seal.pem"
+
+
+def _read_certificate(path: Path) -> asn1_x509.Certificate | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    _, _, der = asn1_pem.unarmor(data)
+    return asn1_x509.Certificate.load(der)
 
 
 class HubSigning:
@@ -67,6 +81,7 @@ class HubSigning:
         )
         self.qr = QRSigner(self.pki.qr_key.private_key)
         self._identities: dict[str, SealIdentity] = {}
+        self._hub_identity: SealIdentity | None = None
         self._crl: tuple[datetime, bytes] | None = None
         self._lock = threading.Lock()
         self.seal_lock = threading.Lock()
@@ -140,6 +155,44 @@ class HubSigning:
             self._identities[org_code] = identity
         return identity
 
+    # -- the hub's own seal (annotated copies) ------------------------------------------------------
+
+    def hub_identity(self) -> SealIdentity:
+        """The hub operator's seal: one key in the key store, its certificate beside the PKI's files."""
+        with self._lock:
+            if self._hub_identity is not None:
+                return self._hub_identity
+        public_key = self.keystore.ensure_key(HUB_SEAL_LABEL)
+        path = self.settings.pki_directory / HUB_SEAL_FILE
+        cert = _read_certificate(path)
+        if cert is None or cert.public_key.dump() != public_key.dump():
+            name = self.settings.signing.operator_name or self.settings.signing.ca_name
+            issued = self.pki.issue_seal_certificate(public_key, name, self.settings.signing.operator_code)
+            if not create_exclusively(path, pem(issued).encode()):
+                path.write_bytes(pem(issued).encode())  # a stale certificate (another key) is replaced
+            cert = _read_certificate(path)
+            assert cert is not None
+        _ = cert.native  # fully parsed before other threads share it (see __init__)
+        org_name = str(cert.subject.native.get("organization_name", self.settings.signing.ca_name))
+        identity = SealIdentity(
+            label=HUB_SEAL_LABEL, cert=cert, org_name=org_name, uscc=self.settings.signing.operator_code
+        )
+        with self._lock:
+            self._hub_identity = identity
+        return identity
+
+    def seal_as_hub(self, session: Session, pdf: bytes) -> bytes:
+        """``pdf`` sealed with the hub's own seal at the configured level."""
+        identity = self.hub_identity()
+        with self.seal_lock, self.using(session):
+            return self.sealer.seal(pdf, identity).pdf
+
+    def _hub_seal_serial(self) -> int | None:
+        if self._hub_identity is not None:
+            return int(self._hub_identity.cert.serial_number)
+        cert = _read_certificate(self.settings.pki_directory / HUB_SEAL_FILE)
+        return int(cert.serial_number) if cert is not None else None
+
     def seal_revocation(self, cert: asn1_x509.Certificate) -> RevocationInfo | None:
         """What the registry knows of a seal certificate's revocation (for validation)."""
         status = self.status_of(int(cert.serial_number))
@@ -183,6 +236,8 @@ class HubSigning:
         TSA and OCSP responder certificates are good; anything else is unknown."""
         if serial in (self.pki.tsa_cert.serial_number, self.pki.ocsp_cert.serial_number):
             return None
+        if serial == self._hub_seal_serial():
+            return None  # the hub's own seal is revoked only with the issuing CA
         return seals.seal_status(self._session(), serial)
 
     def ocsp_response(self, session: Session, request_der: bytes) -> bytes:

@@ -66,6 +66,10 @@ class SigningSettings(Section):
     # directory with the hub's PKI; None means <data dir>/pki
     pki_directory: Path | None = None
     ca_name: str = "Hub"
+    # The hub operator (e.g. the city's 大数据中心): its USCC and name are written into the hub's own
+    # seal, which seals annotated copies (加注件). The default is a placeholder code.
+    operator_code: str = "12310000MB0HUB000J"
+    operator_name: str | None = None  # None: ca_name
 
 
 class IdentitySettings(Section):

@@ -22,6 +22,7 @@ from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics
 from hub.sealing import HubSigning
 from hub.settings import Settings, load_master_key
+from sharing.copies import CopyServices
 
 
 @dataclass
@@ -67,6 +68,14 @@ class HubState:
             render=self.renderer,
             check_upload=lambda data: check_uploaded_pdf(data, max_bytes=limit),
             today=self.today,
+        )
+
+    def copy_services(self, session: Session) -> CopyServices:
+        """What annotated copies need: the originals, their validation, the hub's own seal."""
+        return CopyServices(
+            blobs=self.blobs,
+            validate=lambda pdf: self.signing.validate(session, pdf),
+            seal=lambda pdf: self.signing.seal_as_hub(session, pdf),
         )
 
     def close(self) -> None:

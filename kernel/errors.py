@@ -50,5 +50,11 @@ class Unavailable(DomainError):
         self.retry_after = retry_after
 
 
+class Gone(DomainError):
+    """It existed, and is no longer to be had (a used or expired single-use link)."""
+
+    code = "gone"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"

@@ -4,9 +4,11 @@ Gathered here, below the hub, so the migrations never import the HTTP service.""
 
 from __future__ import annotations
 
+import audit.models
 import catalog.models
 import certificates.models
+import sharing.models
 from kernel.db import Base
 
-MODEL_MODULES = (catalog.models, certificates.models)
+MODEL_MODULES = (audit.models, catalog.models, certificates.models, sharing.models)
 metadata = Base.metadata

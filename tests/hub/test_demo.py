@@ -11,6 +11,11 @@ from typer.testing import CliRunner
 
 from certificates.models import Certificate
 from hub.cli import app as cli
+from hub.demo import DEMO_CITIZEN, DEMO_CONSENTS, DEMO_PORTAL
+from kernel.db import unit_of_work
+from sharing.holders import holder_ref
+from sharing.lookup import lookup
+from sharing.models import Consent
 from tests.conftest import DatabaseFactory
 from tests.pdfsig import Pdfsig
 
@@ -38,7 +43,11 @@ def test_demo_loads_catalog_and_sealed_certificates_and_is_idempotent(demo_env: 
     state = prepared_state()
     try:
         with state.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(Certificate)) == 12  # no duplicates
+            # 12 random ones and the demo citizen's three, none of them twice
+            assert len(out["citizen"]["certificates"]) == 3
+            assert session.scalar(select(func.count()).select_from(Certificate)) == 12 + 3
+            consents = session.scalar(select(func.count()).select_from(Consent))
+            assert consents == len(DEMO_CONSENTS)  # granted once, kept on the second run
             cert = session.scalars(select(Certificate).limit(1)).one()
             pdf = state.blobs.get(cert.file_sha256)
             root_pem = state.signing.trust_list(session)["roots"][0]
@@ -63,3 +72,40 @@ def test_demo_loads_catalog_and_sealed_certificates_and_is_idempotent(demo_env: 
     path.write_bytes(bytes(tampered))
     assert runner.invoke(cli, ["verify", str(path)]).exit_code == 1
     assert "Signature is Valid." not in pdfsig(bytes(tampered), online=False)
+
+
+def test_an_operator_reads_the_demo_citizens_access_log(demo_env: Path) -> None:
+    """``hub sharing log`` prints the uses of a holder's data, here one lookup by the demo portal."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["demo", "--certificates", "0"]).exit_code == 0
+    from hub.cli_support import prepared_state
+    from kernel.actor import Actor, Role
+
+    state = prepared_state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            lookup(
+                session,
+                state.vault,
+                actor=Actor(Role.PORTAL, client_id="demo", org_code=DEMO_PORTAL),
+                holder=holder_ref(state.vault, DEMO_CITIZEN.kind, DEMO_CITIZEN.code),
+                item_code="WJ-BIRTH-CERTIFICATE",
+                use_cause="核对母亲身份",
+                type_codes=[],
+                now=state.clock(),
+            )
+    finally:
+        state.close()
+    r = runner.invoke(cli, ["sharing", "log", "--holder-kind", "111", "--holder-code", DEMO_CITIZEN.code])
+    assert r.exit_code == 0, r.output
+    log = json.loads(r.stdout[r.stdout.index("{") :])
+    assert log["total"] == 1
+    entry = log["entries"][0]
+    assert (entry["action"], entry["organization"]["code"], entry["use_cause"]) == (
+        "sharing.lookup",
+        DEMO_PORTAL,
+        "核对母亲身份",
+    )
+    assert len(entry["certificates"]) == 1  # her identity card
+    bad = runner.invoke(cli, ["sharing", "log", "--holder-kind", "111", "--holder-code", "123"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output

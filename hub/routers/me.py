@@ -1,0 +1,155 @@
+"""The holder's own view (citizen token): their certificates, their consents, who used their data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.queries import organization_names
+from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
+from hub.routers.certificates import CertificateOut, certificate_out
+from sharing import consents
+from sharing.holders import signed_in_holder
+from sharing.me import access_log, my_certificates
+from sharing.models import Consent
+
+router = APIRouter(prefix="/api/v1/me", tags=["holders"])
+
+
+class MyCertificatesOut(BaseModel):
+    certificates: list[CertificateOut]
+
+
+@router.get("/certificates", response_model=MyCertificatesOut)
+def certificates(caller: CallerDep, session: ReadSessionDep, state: StateDep) -> MyCertificatesOut:
+    """Every certificate of the signed-in holder, newest first, with its download link."""
+    _, holder = signed_in_holder(state.vault, caller)
+    found = my_certificates(session, state.vault, holder)
+    return MyCertificatesOut(certificates=[certificate_out(state, c, caller) for c in found])
+
+
+class OrganizationRef(BaseModel):
+    code: str | None
+    name: str | None
+
+
+class AccessEntry(BaseModel):
+    at: datetime
+    action: str
+    organization: OrganizationRef
+    client_id: str | None
+    item_code: str | None
+    use_cause: str | None
+    certificates: list[str]
+    details: dict[str, Any]
+
+
+class AccessLogOut(BaseModel):
+    total: int
+    entries: list[AccessEntry]
+
+
+@router.get("/access-log", response_model=AccessLogOut)
+def read_access_log(
+    caller: CallerDep,
+    session: ReadSessionDep,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> AccessLogOut:
+    """Who used the holder's data — which organization, when, for which item and why — newest first."""
+    _, holder = signed_in_holder(state.vault, caller)
+    total, events = access_log(session, holder, limit=limit, offset=offset)
+    names = organization_names(session, (e.org_code for e in events if e.org_code))
+    entries = []
+    for e in events:
+        details = dict(e.details)
+        certs = details.pop("certificates", [])
+        client = e.actor.removeprefix("client:") if e.actor.startswith("client:") else None
+        entries.append(
+            AccessEntry(
+                at=e.at,
+                action=e.action,
+                organization=OrganizationRef(code=e.org_code, name=names.get(e.org_code or "")),
+                client_id=client,
+                item_code=e.item_code,
+                use_cause=e.use_cause,
+                certificates=certs,
+                details=details,
+            )
+        )
+    return AccessLogOut(total=total, entries=entries)
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grantee: Annotated[str, Field(min_length=18, max_length=18, description="the portal's USCC")]
+    item_code: Annotated[str, Field(min_length=1, max_length=64)]
+    type_codes: list[Annotated[str, Field(min_length=21, max_length=21)]]
+    expires_at: datetime
+
+
+class ConsentOut(BaseModel):
+    id: str
+    grantee: str
+    item_code: str
+    type_codes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    withdrawn_at: datetime | None
+    status: str
+
+
+class ConsentsOut(BaseModel):
+    consents: list[ConsentOut]
+
+
+def _consent_out(c: Consent, now: datetime) -> ConsentOut:
+    return ConsentOut(
+        id=c.id,
+        grantee=c.grantee_code,
+        item_code=c.item_code,
+        type_codes=list(c.type_codes),
+        created_at=c.created_at,
+        expires_at=c.expires_at,
+        withdrawn_at=c.withdrawn_at,
+        status=consents.status_of(c, now),
+    )
+
+
+@router.post("/consents", status_code=201, response_model=ConsentOut)
+def grant_consent(body: ConsentIn, caller: CallerDep, session: SessionDep, state: StateDep) -> ConsentOut:
+    """Let one portal use these certificate types for one item until ``expires_at``."""
+    _, holder = signed_in_holder(state.vault, caller)
+    now = state.clock()
+    consent = consents.grant(
+        session,
+        actor=caller,
+        holder=holder,
+        grantee=body.grantee,
+        item_code=body.item_code,
+        type_codes=body.type_codes,
+        expires_at=body.expires_at,
+        now=now,
+    )
+    return _consent_out(consent, now)
+
+
+@router.get("/consents", response_model=ConsentsOut)
+def list_consents(caller: CallerDep, session: ReadSessionDep, state: StateDep) -> ConsentsOut:
+    """Every consent the holder gave, newest first, with its status (active, withdrawn, expired)."""
+    _, holder = signed_in_holder(state.vault, caller)
+    now = state.clock()
+    return ConsentsOut(consents=[_consent_out(c, now) for c in consents.consents_of(session, holder)])
+
+
+@router.delete("/consents/{consent_id}", status_code=204, response_class=Response)
+def withdraw_consent(consent_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
+    """Withdraw a consent; the very next call of the portal no longer has it."""
+    _, holder = signed_in_holder(state.vault, caller)
+    consents.withdraw(session, actor=caller, holder=holder, consent_id=consent_id, now=state.clock())
+    return Response(status_code=204)
