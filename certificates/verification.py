@@ -108,16 +108,21 @@ def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None
     return session.get(Certificate, match.group(0)) if match else None
 
 
-def verify_pdf(session: Session, pdf: bytes, report: SignatureReport, today: date) -> Verification:
-    """Combine the seal's report with the registry."""
+def verify_pdf(
+    session: Session, pdf: bytes, report: SignatureReport, today: date, *, copy_sealer: str | None = None
+) -> Verification:
+    """Combine the seal's report with the registry.
+
+    ``copy_sealer``: the USCC in the hub's own seal; a document it sealed that names a certificate
+    is that certificate's annotated copy (加注件), sealed by the hub instead of the issuer."""
     cert = find_certificate_for_pdf(session, pdf) if report.signed else None
     info = summary(session, cert, today) if cert is not None else None
-    result, problems = pdf_verdict(report, cert, today)
+    result, problems = pdf_verdict(report, cert, today, copy_sealer=copy_sealer)
     return Verification(result, info, report, problems)
 
 
 def pdf_verdict(
-    report: SignatureReport, cert: Certificate | None, today: date
+    report: SignatureReport, cert: Certificate | None, today: date, *, copy_sealer: str | None = None
 ) -> tuple[Result, tuple[str, ...]]:
     """The answer for a PDF from its seal's report and its registry entry (None when there is none)."""
     problems = list(report.problems)
@@ -139,7 +144,8 @@ def pdf_verdict(
             result = "indeterminate"
         problems.append("the hub's registry holds no certificate for this document")
     else:
-        if report.signer_uscc is not None and report.signer_uscc != cert.issuer_code:
+        sealers = {cert.issuer_code, copy_sealer} - {None}
+        if report.signer_uscc is not None and report.signer_uscc not in sealers:
             result = "invalid"
             problems.append("the seal is not the issuing department's")
         registry = registry_problems(cert, today)

@@ -143,7 +143,13 @@ def verify(
     try:
         with unit_of_work(state.sessions) as session:
             out = verification_out(
-                verify_pdf(session, data, state.signing.validate(session, data), state.today())
+                verify_pdf(
+                    session,
+                    data,
+                    state.signing.validate(session, data),
+                    state.today(),
+                    copy_sealer=state.settings.signing.operator_code,
+                )
             )
     finally:
         state.close()

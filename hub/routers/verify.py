@@ -60,7 +60,9 @@ async def verify_upload(
 
     def work() -> Verification:
         report = state.signing.validate(session, data)
-        return verify_pdf(session, data, report, state.today())
+        return verify_pdf(
+            session, data, report, state.today(), copy_sealer=state.settings.signing.operator_code
+        )
 
     return verification_out(await run_in_threadpool(work))
 

@@ -116,3 +116,9 @@ def test_a_sound_seal_of_an_unusable_certificate_is_invalid_and_says_why(
 
 def test_a_usable_certificate_has_no_registry_problem() -> None:
     assert registry_problems(_cert(valid_until=TODAY), TODAY) == []
+
+
+def test_the_hubs_own_seal_stands_for_the_issuer_on_an_annotated_copy() -> None:
+    by_hub = replace(GOOD, signer_uscc="12310000MB0HUB000J")
+    assert pdf_verdict(by_hub, _cert(), TODAY, copy_sealer="12310000MB0HUB000J") == ("valid", ())
+    assert pdf_verdict(by_hub, _cert(), TODAY)[0] == "invalid"  # not without being told it is the hub's

@@ -106,6 +106,9 @@ def test_the_whole_sharing_story(
     assert second.status_code == 410 and second.json()["code"] == "copy_gone"
     report = Pdfsig(tmp_path, pem(hub_state.signing.pki.root_cert))(first.content, online=False)
     assert "Signature is Valid." in report and "Certificate is Trusted." in report, report
+    upload = {"file": ("copy.pdf", first.content, "application/pdf")}
+    verified = client.post("/api/v1/verify", files=upload).json()  # anyone can check a copy too
+    assert verified["result"] == "valid" and verified["certificate"]["id"] == id_card, verified
 
     # Data verification: right data is 0, a wrong value is 7 naming the field, never the true value.
     check = {"certificate_id": id_card, "item_code": "WJ-BIRTH-CERTIFICATE", "use_cause": CAUSE}
