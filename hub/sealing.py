@@ -214,6 +214,11 @@ class HubSigning:
             {"org": seal.org_code, "name": seal.org_name, "certificate": seal.certificate_pem}
             for seal in seals.published_seals(session)
         ]
+        hub_seal = _read_certificate(self.settings.pki_directory / HUB_SEAL_FILE)
+        if hub_seal is not None:  # the hub's own seal, on annotated copies
+            name = self.settings.signing.operator_name or self.settings.signing.ca_name
+            code = self.settings.signing.operator_code
+            published.append({"org": code, "name": name, "certificate": pem(hub_seal)})
         return {
             "roots": [pem(self.pki.root_cert)],
             "intermediates": [pem(self.pki.issuing_cert)]

@@ -109,6 +109,8 @@ def test_the_whole_sharing_story(
     upload = {"file": ("copy.pdf", first.content, "application/pdf")}
     verified = client.post("/api/v1/verify", files=upload).json()  # anyone can check a copy too
     assert verified["result"] == "valid" and verified["certificate"]["id"] == id_card, verified
+    trusted = client.get("/api/v1/trust").json()["seals"]
+    assert hub_state.settings.signing.operator_code in {s["org"] for s in trusted}  # offline verifiers too
 
     # Data verification: right data is 0, a wrong value is 7 naming the field, never the true value.
     check = {"certificate_id": id_card, "item_code": "WJ-BIRTH-CERTIFICATE", "use_cause": CAUSE}
