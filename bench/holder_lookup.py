@@ -15,22 +15,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.databases import fresh_database
 from catalog.models import CertificateType, Organization
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
 from certificates.repository import holder_certificates
-from hub import migrate
-from hub.db import make_engine
 
 ISSUER = "11310000MB0000001C"
 TYPE = ISSUER + "001"
@@ -95,18 +90,7 @@ def main() -> None:
     ap.add_argument("--url", default=None, help="a PostgreSQL server URL (default: SQLite in a temp dir)")
     args = ap.parse_args()
 
-    created = None
-    if args.url:
-        admin = make_engine(args.url)
-        created = f"hub_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f'CREATE DATABASE "{created}"'))
-        url = make_url(args.url).set(database=created).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
+    with fresh_database(args.url) as engine:
         vault = HolderVault(b"bench master key, not a secret!!")
         holders = fill(engine, args.rows, vault)
         rng = random.Random(1)
@@ -139,12 +123,6 @@ def main() -> None:
                 {"h": vault.blind_index("111", holders[0])},
             ).fetchall()
         print("plan:", " | ".join(str(r[-1]) for r in plan))
-    finally:
-        engine.dispose()
-        if created:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text(f'DROP DATABASE "{created}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

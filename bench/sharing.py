@@ -16,24 +16,19 @@ import argparse
 import random
 import secrets
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine, insert, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.databases import fresh_database
 from catalog.organizations import put_organization
 from catalog.service import DatabaseLookup, demo_bundle, load_bundle
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
 from certificates.repository import holder_certificates
-from hub import migrate
-from hub.db import make_engine
 from hub.demo import BIRTH_CERTIFICATE, DEMO_CONSENTS, DEMO_PORTAL, ID_CARD
 from kernel.actor import Actor, Role
 from sharing.holders import HolderRef
@@ -125,18 +120,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--url", default=None, help="a PostgreSQL server URL (default: SQLite in a temp dir)")
     args = ap.parse_args()
-    created = None
-    if args.url:
-        admin = make_engine(args.url)
-        created = f"hub_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f'CREATE DATABASE "{created}"'))
-        url = make_url(args.url).set(database=created).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
+    with fresh_database(args.url) as engine:
         vault = HolderVault(b"bench master key, not a secret!!")
         refs = fill(engine, args.rows, vault)
         now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -164,12 +148,6 @@ def main() -> None:
         measure("bare usable-certificates read", engine, refs, args.queries, bare)
         measure("sharing lookup (+ log entry)", engine, refs, args.queries, do_lookup)
         measure("sharing plan OT-NEWBORN", engine, refs, args.queries, do_plan)
-    finally:
-        engine.dispose()
-        if created:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text(f'DROP DATABASE "{created}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

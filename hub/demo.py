@@ -13,6 +13,7 @@ from stdnum.cn import ric, uscc
 
 from catalog.queries import demo_issuable_types
 from certificates.issuance import issue_certificate
+from certificates.ports import CertificateServices, Issued
 from certificates.requests import Holder, IssuanceRequest
 from hub.state import HubState
 from kernel.actor import Actor, Citizen
@@ -122,15 +123,20 @@ def issue_demo_certificates(
             area_code=rng.choice(DISTRICTS)[0],
             data=data,
         )
-        try:
-            with session.begin_nested():
-                result = issue_certificate(
-                    session, services, issuer_code=issuer, request=request, actor="demo"
-                )
-        except Conflict:
-            continue  # issued by an earlier version of the demo with other data: keep that one
-        issued += int(result.created)
+        result = _issue_once(session, services, issuer, request)
+        issued += int(result is not None and result.created)
     return issued
+
+
+def _issue_once(
+    session: Session, services: CertificateServices, issuer: str, request: IssuanceRequest
+) -> Issued | None:
+    """Issue (or repeat) one demo certificate; None when an earlier demo version issued other data."""
+    try:
+        with session.begin_nested():
+            return issue_certificate(session, services, issuer_code=issuer, request=request, actor="demo")
+    except Conflict:
+        return None  # keep what the earlier version issued
 
 
 # A demo citizen who holds certificates, and the demo portal she lets use them (the README's walk).
@@ -175,14 +181,9 @@ def issue_demo_citizen(state: HubState, session: Session) -> list[str]:
             area_code="310104",
             data=data,
         )
-        try:
-            with session.begin_nested():
-                result = issue_certificate(
-                    session, services, issuer_code=issuer, request=request, actor="demo"
-                )
-        except Conflict:
-            continue  # issued by an earlier version of the demo with other data: keep that one
-        ids.append(result.certificate.id)
+        result = _issue_once(session, services, issuer, request)
+        if result is not None:
+            ids.append(result.certificate.id)
     return ids
 
 

@@ -78,8 +78,7 @@ def make_copy(
         portal=portal,
         item_code=item_code,
         item=item,
-        type_code=cert.type_code,
-        holder_index=cert.holder_index,
+        cert=cert,
         now=now,
     )
     require_releasable(decision)

@@ -25,6 +25,7 @@ from catalog.errors import ItemNotFound
 from catalog.queries import find_certificate_type
 from catalog.schemas import ItemIn
 from catalog.service import get_item
+from certificates.models import Certificate
 from kernel.actor import Actor, Role
 from kernel.errors import ValidationFailed
 from sharing.errors import ConsentRequired, NotShared, PortalsOnly, TypeNotNeeded, UnknownItem
@@ -150,17 +151,11 @@ def require_releasable(decision: Releasable) -> None:
 
 
 def certificate_release(
-    session: Session,
-    *,
-    portal: Portal,
-    item_code: str,
-    item: ItemIn,
-    type_code: str,
-    holder_index: str,
-    now: datetime,
+    session: Session, *, portal: Portal, item_code: str, item: ItemIn, cert: Certificate, now: datetime
 ) -> Releasable:
-    """The decision for one certificate of ``type_code``: 403 if the item does not need the type."""
-    check_types_for_item(item_code, item, [type_code])
+    """The decision for one certificate: 403 if the item does not need its type."""
+    check_types_for_item(item_code, item, [cert.type_code])
+    types = [cert.type_code]
     return releasable(
-        session, portal=portal, holder_index=holder_index, item_code=item_code, types=[type_code], now=now
+        session, portal=portal, holder_index=cert.holder_index, item_code=item_code, types=types, now=now
     )

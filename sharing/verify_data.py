@@ -62,8 +62,7 @@ def verify_data(
             portal=portal,
             item_code=item_code,
             item=item,
-            type_code=cert.type_code,
-            holder_index=cert.holder_index,
+            cert=cert,
             now=now,
         )
     except (CertificateNotFound, TypeNotNeeded):
