@@ -134,6 +134,7 @@ class HubSigning:
         with self._lock:
             self._identities.pop(org_code, None)
             self._crl = None
+        self.sealer.forget_revocation_state()
         return seal
 
     def identity(self, session: Session, org_code: str) -> SealIdentity:

@@ -18,9 +18,11 @@ import asyncio
 import hashlib
 import io
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import cast, get_args
 
@@ -114,6 +116,7 @@ class Sealer:
         level: Level = "B-T",
         revocation: RevocationProvider | None = None,
         font_path: Path = DEFAULT_FONT,
+        context_ttl: timedelta = timedelta(minutes=5),
     ) -> None:
         if level not in LEVELS:
             raise ValueError(f"unknown PAdES level {level!r}; expected one of {LEVELS}")
@@ -132,6 +135,17 @@ class Sealer:
         # The root is the validator's trust anchor, so embedding it only costs bytes and CPU.
         self._embedded_chain = [c for c in pki.chain if c.dump() != pki.root_cert.dump()] or pki.chain
         self._lock = threading.Lock()
+        # B-LT: the validation context of a seal (its OCSP responses, the root CRL, the validated
+        # chain) is built once and reused for ``context_ttl``, not per document; one seal at a time
+        # uses a shared context (pyHanko's validator caches paths in it).
+        self._context_ttl = context_ttl
+        self._contexts: dict[bytes, tuple[float, ValidationContext]] = {}
+        self._context_lock = threading.Lock()
+
+    def forget_revocation_state(self) -> None:
+        """Drop cached validation contexts (a seal was revoked: the next B-LT seal asks afresh)."""
+        with self._lock:
+            self._contexts.clear()
 
     # -- sealing -------------------------------------------------------------------------------------
 
@@ -171,12 +185,31 @@ class Sealer:
         *,
         level: Level,
     ) -> bytes:
+        if level in ("B-LT", "B-LTA"):
+            with self._context_lock:
+                return await self._sign_with(
+                    pdf_bytes, seal, page, box, reason, location, revocation, level=level
+                )
+        return await self._sign_with(pdf_bytes, seal, page, box, reason, location, revocation, level=level)
+
+    async def _sign_with(
+        self,
+        pdf_bytes: bytes,
+        seal: SealIdentity,
+        page: int,
+        box: tuple[int, int, int, int],
+        reason: str | None,
+        location: str | None,
+        revocation: RevocationProvider | None,
+        *,
+        level: Level,
+    ) -> bytes:
         signer = self._signer(seal)
         timestamper = self._timestamper if level != "B-B" else None
         validation_context = None
         if level in ("B-LT", "B-LTA"):
             assert revocation is not None and timestamper is not None
-            validation_context = await self._validation_context(seal, revocation, timestamper)
+            validation_context = await self._cached_context(seal, revocation, timestamper)
         field_name = f"Seal-{uuid.uuid4().hex[:12]}"
         meta = PdfSignatureMetadata(
             field_name=field_name,
@@ -243,6 +276,23 @@ class Sealer:
                 self._tst_size = len(dummy.dump()) + 256
             der += self._tst_size
         return 2 * der  # hex-encoded in /Contents
+
+    async def _cached_context(
+        self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
+    ) -> ValidationContext:
+        if revocation is not self.revocation:  # a provider given for this call only: never cached
+            return await self._validation_context(seal, revocation, timestamper)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._contexts.get(seal.cert.sha256)
+        if cached is not None and now - cached[0] < self._context_ttl.total_seconds():
+            return cached[1]
+        context = await self._validation_context(seal, revocation, timestamper)
+        with self._lock:
+            if len(self._contexts) > 4096:
+                self._contexts.clear()
+            self._contexts[seal.cert.sha256] = (now, context)
+        return context
 
     async def _validation_context(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper

@@ -140,3 +140,29 @@ def test_seal_is_visible_with_the_seal_image(hub: HubEnv, sample_pdf: bytes) -> 
     assert [float(x) for x in field["/Rect"]] == [100, 100, 200, 200]
     appearance = field["/AP"]["/N"]
     assert b"/FlateDecode" in result.pdf and appearance is not None
+
+
+def test_b_lt_reuses_one_validation_context_per_seal_until_told_to_forget(
+    hub: HubEnv, sample_pdf: bytes
+) -> None:
+    """The seal's revocation material is fetched once, not per document; each document is still
+    complete B-LT (validates with revocation required, from its own DSS)."""
+    calls: list[int] = []
+
+    def counting(certs):  # type: ignore[no-untyped-def]
+        calls.append(len(certs))
+        return hub.revocation(certs)
+
+    sealer = Sealer(hub.pki, hub.keystore, timestamper=hub.timestamper, level="B-LT", revocation=counting)
+    first, second = (sealer.seal(sample_pdf, hub.seal).pdf for _ in range(2))
+    assert len(calls) == 1
+    for pdf in (first, second):
+        reader = PdfFileReader(io.BytesIO(pdf))
+        context = DocumentSecurityStore.read_dss(reader).as_validation_context(
+            {"trust_roots": [hub.pki.root_cert], "allow_fetching": False, "revocation_mode": "require"}
+        )
+        status = validate_pdf_signature(reader.embedded_regular_signatures[0], context, context)
+        assert status.bottom_line, status.pretty_print_details()
+    sealer.forget_revocation_state()
+    sealer.seal(sample_pdf, hub.seal)
+    assert len(calls) == 2
