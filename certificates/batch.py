@@ -1,4 +1,4 @@
-"""Issuing many certificates in one call: each item in its own unit of work, succeeding or failing alone.
+"""Issuing many certificates in one call: each item in its own units of work, succeeding or failing alone.
 
 A long batch never holds the (SQLite) write lock for minutes, and an item reported issued is kept
 even if the connection drops before the answer. Resending a batch is safe: issuance is idempotent.
@@ -7,20 +7,17 @@ even if the connection drops before the answer. Resending a batch is safe: issua
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
-from certificates.issuance import issue_certificate
+from certificates.issuance import UnitsOfWork, issue
 from certificates.ports import CertificateServices, Issued
 from certificates.requests import IssuanceRequest
 from kernel.errors import DomainError
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
-
 
 def issue_batch(
-    unit_of_work: UnitOfWork,
+    units: UnitsOfWork,
     services_for: Callable[[Session], CertificateServices],
     *,
     issuer_code: str,
@@ -36,10 +33,7 @@ def issue_batch(
             yield request
             continue
         try:
-            with unit_of_work() as session:
-                issued = issue_certificate(
-                    session, services_for(session), issuer_code=issuer_code, request=request, actor=actor
-                )
+            issued = issue(units, services_for, issuer_code=issuer_code, request=request, actor=actor)
         except DomainError as e:
             yield e
             continue

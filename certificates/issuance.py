@@ -7,6 +7,10 @@ after its grace period. Services only flush().
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,56 +27,101 @@ from certificates.requests import IssuanceRequest, check_request
 from certificates.serials import serial_used, unused_serial
 from kernel.errors import ValidationFailed
 
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class UnitsOfWork:
+    """Where each phase of an issuance runs: ``read`` opens a transaction that takes no write lock
+    (on SQLite a deferred one), ``write`` a writing one; each commits when its block ends."""
+
+    read: UnitOfWork
+    write: UnitOfWork
+
+    @classmethod
+    def within(cls, session: Session) -> UnitsOfWork:
+        """Every phase in the caller's one transaction (the caller commits)."""
+        return cls(read=lambda: nullcontext(session), write=lambda: nullcontext(session))
+
 
 def issue_certificate(
     session: Session, services: CertificateServices, *, issuer_code: str, request: IssuanceRequest, actor: str
 ) -> Issued:
-    """Issue one certificate, or return the one already issued for this (issuer, external_id)."""
-    ctype = certificate_type(session, request.type_code)
-    if not can_issue(session, request.type_code, issuer_code):
-        raise NotAnIssuerOfType(
-            f"organization {issuer_code} may not issue certificate type {request.type_code}"
-        )
-    content_hash = request.content_hash()
-    existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
-    if existing is not None:
-        return existing
-    check_against_type(services, request, ctype)
+    """Issue one certificate in the caller's transaction (see ``issue``)."""
+    return issue(
+        UnitsOfWork.within(session), lambda _: services, issuer_code=issuer_code, request=request, actor=actor
+    )
 
-    if request.serial is not None:
-        serial = request.serial
-        if serial_used(session, issuer_code, serial):
-            raise SerialTaken(f"serial {serial} is already used by this issuer")
-    else:
-        serial = unused_serial(session, issuer_code)
+
+def issue(
+    units: UnitsOfWork,
+    services_for: Callable[[Session], CertificateServices],
+    *,
+    issuer_code: str,
+    request: IssuanceRequest,
+    actor: str,
+) -> Issued:
+    """Issue one certificate, or return the one already issued for this (issuer, external_id).
+
+    Four phases, so that the database write lock is held only for a moment, never through
+    rendering and sealing (tens of ms of CPU): check (read) → allocate the serial and make sure
+    the issuer's seal exists (write) → render, seal and store the file (read: revocation look-ups
+    only) → add the rows (write). A failure after the allocation leaves a gap in the serials and
+    at most an orphaned blob (``hub storage gc``), never a row.
+    """
+    content_hash = request.content_hash()
+    with units.read() as session:
+        services = services_for(session)
+        ctype = certificate_type(session, request.type_code)
+        if not can_issue(session, request.type_code, issuer_code):
+            raise NotAnIssuerOfType(
+                f"organization {issuer_code} may not issue certificate type {request.type_code}"
+            )
+        existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
+        if existing is not None:
+            return existing
+        check_against_type(services, request, ctype)
+        org = issuer(session, issuer_code)
+        if request.serial is not None and serial_used(session, issuer_code, request.serial):
+            raise SerialTaken(f"serial {request.serial} is already used by this issuer")
+
+    with units.write() as session:
+        serial = request.serial or unused_serial(session, issuer_code)
+        services_for(session).sealing.prepare(issuer_code)
+
     identifier = CertificateIdentifier(request.type_code, issuer_code, serial, 1)
     code = new_verification_code()
-    cert = build_version(
-        services,
-        identifier=identifier,
-        ctype=ctype,
-        issuer=issuer(session, issuer_code),
-        request=request,
-        verification_code=code,
-        content_hash=content_hash,
-    )
-    key = IssuanceKey(
-        issuer_code=issuer_code,
-        external_id=request.external_id,
-        content_hash=content_hash,
-        certificate_id=cert.id,
-    )
-    try:
-        with session.begin_nested():
-            session.add_all([cert, key])
-    except IntegrityError:
-        # The same external_id raced us and committed first: answer as a repeat would.
-        existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
-        if existing is None:
-            # Another issuance took the same serial at the same moment (a department-chosen one).
-            raise SerialTaken("a concurrent issuance took this serial; retry") from None
-        return existing
-    record_event(session, cert, "issue", None, Status.VALID, actor, None)
+    with units.read() as session:
+        cert = build_version(
+            services_for(session),
+            identifier=identifier,
+            ctype=ctype,
+            issuer=org,
+            request=request,
+            verification_code=code,
+            content_hash=content_hash,
+        )
+
+    with units.write() as session:
+        key = IssuanceKey(
+            issuer_code=issuer_code,
+            external_id=request.external_id,
+            content_hash=content_hash,
+            certificate_id=cert.id,
+        )
+        try:
+            with session.begin_nested():
+                session.add_all([cert, key])
+        except IntegrityError:
+            # The same external_id raced us and committed first: answer as a repeat would.
+            existing = _existing_issuance(
+                session, services_for(session), issuer_code, request.external_id, content_hash
+            )
+            if existing is None:
+                # Another issuance took the same serial at the same moment (a department-chosen one).
+                raise SerialTaken("a concurrent issuance took this serial; retry") from None
+            return existing
+        record_event(session, cert, "issue", None, Status.VALID, actor, None)
     return Issued(cert, True, code)
 
 

@@ -31,6 +31,10 @@ class Sealing(Protocol):
         """The PDF sealed with the issuer's current seal (placed in ``seal_box`` when given)."""
         ...
 
+    def prepare(self, issuer_code: str) -> None:
+        """Make sure the issuer has a seal to seal with (creating one writes: call it in a write unit)."""
+        ...
+
     def upgrade(self, pdf: bytes, level: Level) -> SealedPdf:
         """An already sealed PDF raised to ``level`` (timestamps, validation data)."""
         ...

@@ -302,6 +302,9 @@ class RequestSealing:
             result = self.signing.sealer.seal(pdf, identity, **kwargs)  # type: ignore[arg-type]
         return SealedPdf(pdf=result.pdf, level=result.level)
 
+    def prepare(self, issuer_code: str) -> None:
+        self.signing.identity(self.session, issuer_code)
+
     def upgrade(self, pdf: bytes, level: Level) -> SealedPdf:
         with self.signing.seal_lock, self.signing.using(self.session):
             result = self.signing.sealer.upgrade(pdf, level)

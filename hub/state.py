@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from catalog.clients import token_hash_key
 from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
+from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
 from certificates.uploads import check_uploaded_pdf
@@ -22,6 +24,7 @@ from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics
 from hub.sealing import HubSigning
 from hub.settings import Settings, load_master_key
+from kernel.db import unit_of_work
 from sharing.copies import CopyServices
 
 
@@ -68,6 +71,12 @@ class HubState:
             render=self.renderer,
             check_upload=lambda data: check_uploaded_pdf(data, max_bytes=limit),
             today=self.today,
+        )
+
+    def units(self) -> UnitsOfWork:
+        """Read and write units of work on this hub's database (issuance runs in phases)."""
+        return UnitsOfWork(
+            read=partial(unit_of_work, self.read_sessions), write=partial(unit_of_work, self.sessions)
         )
 
     def copy_services(self, session: Session) -> CopyServices:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
-from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
@@ -20,7 +19,7 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from certificates.batch import issue_batch as issue_each
-from certificates.issuance import issue_certificate
+from certificates.issuance import issue as issue_in_phases
 from certificates.lifecycle import effective_status
 from certificates.models import Certificate
 from certificates.privacy import mask
@@ -32,7 +31,6 @@ from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, State
 from hub.errors import field_path, status_for
 from hub.state import HubState
 from kernel.actor import Actor
-from kernel.db import unit_of_work
 from kernel.errors import DomainError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
@@ -173,14 +171,12 @@ def _readable(state: HubState, session: Session, certificate_id: str, caller: Ac
     response_model=CertificateOut,
     responses={200: {"description": "a repeat of an earlier issuance: the same certificate"}},
 )
-def issue(
-    body: IssueBody, caller: DepartmentDep, session: SessionDep, state: StateDep, response: Response
-) -> CertificateOut:
+def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Response) -> CertificateOut:
     """Issue a certificate (idempotent on the issuer's ``external_id``)."""
     assert caller.org_code is not None
-    issued = issue_certificate(
-        session,
-        state.certificate_services(session),
+    issued = issue_in_phases(
+        state.units(),
+        state.certificate_services,
         issuer_code=caller.org_code,
         request=_issue_request(body),
         actor=caller.label,
@@ -226,7 +222,7 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> Batc
         raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
     assert caller.org_code is not None
     outcomes = issue_each(
-        partial(unit_of_work, state.sessions),
+        state.units(),
         state.certificate_services,
         issuer_code=caller.org_code,
         requests=(_batch_item(raw) for raw in body.items),
