@@ -69,60 +69,109 @@ def issue(
     only) → add the rows (write). A failure after the allocation leaves a gap in the serials and
     at most an orphaned blob (``hub storage gc``), never a row.
     """
+    with units.read() as session:
+        checked = check_issuance(session, services_for(session), issuer_code=issuer_code, request=request)
+    if isinstance(checked, Issued):
+        return checked
+    with units.write() as session:
+        (drafted,) = allocate(session, services_for(session), [checked])
+    with units.read() as session:
+        cert = seal_draft(services_for(session), drafted)
+    with units.write() as session:
+        return record_issuance(session, services_for(session), drafted, cert, actor=actor)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An issuance request that passed every check and is not a repeat."""
+
+    issuer_code: str
+    request: IssuanceRequest
+    content_hash: str
+    ctype: CertificateTypeView
+    issuer: OrganizationView
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """A checked request with its identifier and verification code: ready to render and seal."""
+
+    checked: Checked
+    identifier: CertificateIdentifier
+    verification_code: str
+
+
+def check_issuance(
+    session: Session, services: CertificateServices, *, issuer_code: str, request: IssuanceRequest
+) -> Checked | Issued:
+    """Phase 1 (reads only): the checks, or the earlier issuance this request repeats."""
     content_hash = request.content_hash()
-    with units.read() as session:
-        services = services_for(session)
-        ctype = certificate_type(session, request.type_code)
-        if not can_issue(session, request.type_code, issuer_code):
-            raise NotAnIssuerOfType(
-                f"organization {issuer_code} may not issue certificate type {request.type_code}"
-            )
-        existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
-        if existing is not None:
-            return existing
-        check_against_type(services, request, ctype)
-        org = issuer(session, issuer_code)
-        if request.serial is not None and serial_used(session, issuer_code, request.serial):
-            raise SerialTaken(f"serial {request.serial} is already used by this issuer")
-
-    with units.write() as session:
-        serial = request.serial or unused_serial(session, issuer_code)
-        services_for(session).sealing.prepare(issuer_code)
-
-    identifier = CertificateIdentifier(request.type_code, issuer_code, serial, 1)
-    code = new_verification_code()
-    with units.read() as session:
-        cert = build_version(
-            services_for(session),
-            identifier=identifier,
-            ctype=ctype,
-            issuer=org,
-            request=request,
-            verification_code=code,
-            content_hash=content_hash,
+    ctype = certificate_type(session, request.type_code)
+    if not can_issue(session, request.type_code, issuer_code):
+        raise NotAnIssuerOfType(
+            f"organization {issuer_code} may not issue certificate type {request.type_code}"
         )
+    existing = _existing_issuance(session, services, issuer_code, request.external_id, content_hash)
+    if existing is not None:
+        return existing
+    check_against_type(services, request, ctype)
+    if request.serial is not None and serial_used(session, issuer_code, request.serial):
+        raise SerialTaken(f"serial {request.serial} is already used by this issuer")
+    return Checked(issuer_code, request, content_hash, ctype, issuer(session, issuer_code))
 
-    with units.write() as session:
-        key = IssuanceKey(
-            issuer_code=issuer_code,
-            external_id=request.external_id,
-            content_hash=content_hash,
-            certificate_id=cert.id,
-        )
-        try:
-            with session.begin_nested():
-                session.add_all([cert, key])
-        except IntegrityError:
-            # The same external_id raced us and committed first: answer as a repeat would.
-            existing = _existing_issuance(
-                session, services_for(session), issuer_code, request.external_id, content_hash
-            )
-            if existing is None:
-                # Another issuance took the same serial at the same moment (a department-chosen one).
-                raise SerialTaken("a concurrent issuance took this serial; retry") from None
-            return existing
-        record_event(session, cert, "issue", None, Status.VALID, actor, None)
-    return Issued(cert, True, code)
+
+def allocate(session: Session, services: CertificateServices, checked: list[Checked]) -> list[Drafted]:
+    """Phase 2 (a short write): serials for every request, and each issuer's seal made sure of."""
+    drafted = []
+    for item in checked:
+        serial = item.request.serial or unused_serial(session, item.issuer_code)
+        identifier = CertificateIdentifier(item.request.type_code, item.issuer_code, serial, 1)
+        drafted.append(Drafted(item, identifier, new_verification_code()))
+    for issuer_code in sorted({item.issuer_code for item in checked}):
+        services.sealing.prepare(issuer_code)
+    return drafted
+
+
+def seal_draft(services: CertificateServices, drafted: Drafted) -> Certificate:
+    """Phase 3 (no write): render, seal and store the file; the row is not yet added."""
+    item = drafted.checked
+    return build_version(
+        services,
+        identifier=drafted.identifier,
+        ctype=item.ctype,
+        issuer=item.issuer,
+        request=item.request,
+        verification_code=drafted.verification_code,
+        content_hash=item.content_hash,
+    )
+
+
+def record_issuance(
+    session: Session, services: CertificateServices, drafted: Drafted, cert: Certificate, *, actor: str
+) -> Issued:
+    """Phase 4 (write): add the certificate, its idempotency key and its event.
+
+    A race lost on the same ``external_id`` answers as a repeat would; one lost on a serial is
+    SerialTaken. Other rows of the same transaction are untouched (a savepoint)."""
+    item = drafted.checked
+    key = IssuanceKey(
+        issuer_code=item.issuer_code,
+        external_id=item.request.external_id,
+        content_hash=item.content_hash,
+        certificate_id=cert.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add_all([cert, key])
+    except IntegrityError:
+        external_id = item.request.external_id
+        existing = _existing_issuance(session, services, item.issuer_code, external_id, item.content_hash)
+        if existing is None:
+            # Another issuance took the same serial at the same moment (a department-chosen one).
+            raise SerialTaken("a concurrent issuance took this serial; retry") from None
+        return existing
+    record_event(session, cert, "issue", None, Status.VALID, actor, None)
+    return Issued(cert, True, drafted.verification_code)
 
 
 def certificate_type(session: Session, type_code: str) -> CertificateTypeView:

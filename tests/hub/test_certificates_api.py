@@ -403,3 +403,30 @@ def test_hub_serials_skip_one_a_department_chose(client: TestClient, world: Worl
         headers=bearer(world.dept_token),
     )
     assert taken.status_code == 409 and taken.json()["code"] == "serial_taken"
+
+
+def test_an_item_repeated_in_one_batch_is_answered_as_a_repeat(client: TestClient, world: World) -> None:
+    item = issue_body(world.type_code, new_uscc("91310000"))
+    changed = item | {"area_code": "310104"}  # the same external_id with other content
+    r = client.post(
+        "/api/v1/certificates/batch", json={"items": [item, item, changed]}, headers=bearer(world.dept_token)
+    )
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == [201, 200, 409]
+    assert results[0]["certificate"]["id"] == results[1]["certificate"]["id"]
+    assert results[2]["error"]["code"] == "external_id_conflict"
+
+
+def test_a_batch_longer_than_a_chunk_keeps_its_order_and_distinct_serials(
+    client: TestClient, world: World, session: Session
+) -> None:
+    from certificates.batch import CHUNK
+
+    items = [issue_body(world.type_code, new_uscc("91310000")) for _ in range(CHUNK + 3)]
+    items[CHUNK] = issue_body(world.type_code, new_uscc("91310000"), area_code="x")  # the next chunk's first
+    r = client.post("/api/v1/certificates/batch", json={"items": items}, headers=bearer(world.dept_token))
+    results = r.json()["results"]
+    assert [x["index"] for x in results] == list(range(CHUNK + 3))
+    assert [x["status"] for x in results] == [201] * CHUNK + [422, 201, 201]
+    ids = [x["certificate"]["id"] for x in results if "certificate" in x]
+    assert len(set(ids)) == CHUNK + 2 and all(session.get(Certificate, i) is not None for i in ids)
