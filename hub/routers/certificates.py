@@ -216,7 +216,7 @@ class BatchOut(BaseModel):
 @router.post("/certificates/batch", response_model=BatchOut)
 def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> BatchOut:
     """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
-    committed as it succeeds (resending the batch is safe: issuance is idempotent)."""
+    committed with its chunk of 50 (resending the batch is safe: issuance is idempotent)."""
     limit = state.settings.limits.max_batch_items
     if len(body.items) > limit:
         raise ValidationFailed(f"a batch holds at most {limit} items", field="items")
