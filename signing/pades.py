@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -185,75 +186,59 @@ class Sealer:
         *,
         level: Level,
     ) -> bytes:
-        if level in ("B-LT", "B-LTA"):
-            with self._context_lock:
-                return await self._sign_with(
-                    pdf_bytes, seal, page, box, reason, location, revocation, level=level
-                )
-        return await self._sign_with(pdf_bytes, seal, page, box, reason, location, revocation, level=level)
-
-    async def _sign_with(
-        self,
-        pdf_bytes: bytes,
-        seal: SealIdentity,
-        page: int,
-        box: tuple[int, int, int, int],
-        reason: str | None,
-        location: str | None,
-        revocation: RevocationProvider | None,
-        *,
-        level: Level,
-    ) -> bytes:
-        signer = self._signer(seal)
-        timestamper = self._timestamper if level != "B-B" else None
-        validation_context = None
-        if level in ("B-LT", "B-LTA"):
-            assert revocation is not None and timestamper is not None
-            validation_context = await self._cached_context(seal, revocation, timestamper)
-        field_name = f"Seal-{uuid.uuid4().hex[:12]}"
-        meta = PdfSignatureMetadata(
-            field_name=field_name,
-            md_algorithm=MD,
-            subfilter=SigSeedSubFilter.PADES,
-            reason=reason,
-            location=location,
-            name=seal.org_name,
-            embed_validation_info=validation_context is not None,
-            use_pades_lta=level == "B-LTA",
-            validation_context=validation_context,
-        )
-        image = seal_image(seal.org_name, font_path=self.font_path)
-        width, height = box[2] - box[0], box[3] - box[1]
-        stamp = StaticStampStyle(
-            border_width=0,
-            background=SealImageContent(image, width, height),
-            background_opacity=1.0,
-            background_layout=SimpleBoxLayoutRule(
-                x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID, margins=Margins()
-            ),
-        )
-        pdf_signer = PdfSigner(
-            meta,
-            signer,
-            timestamper=timestamper,
-            stamp_style=stamp,
-            new_field_spec=SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
-        )
-        reserved = await self._bytes_reserved(signer, timestamper)
-        for attempt in (reserved, None):
-            try:
-                writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-            except Exception as exc:
-                raise SealingFailed(f"not a readable PDF: {exc}") from exc
-            out = io.BytesIO()
-            try:
-                await pdf_signer.async_sign_pdf(writer, bytes_reserved=attempt, output=out)
-            except PyHankoSigningError as exc:
-                if attempt is not None and "larger than expected" in str(exc):
-                    continue  # our estimate was short (an unusual TSA): let pyHanko measure
-                raise
-            return out.getvalue()
-        raise AssertionError("unreachable")
+        # B-LT seals share a cached validation context, which pyHanko's validator writes to: one at a time.
+        lock = self._context_lock if level in ("B-LT", "B-LTA") else nullcontext()
+        with lock:
+            signer = self._signer(seal)
+            timestamper = self._timestamper if level != "B-B" else None
+            validation_context = None
+            if level in ("B-LT", "B-LTA"):
+                assert revocation is not None and timestamper is not None
+                validation_context = await self._cached_context(seal, revocation, timestamper)
+            field_name = f"Seal-{uuid.uuid4().hex[:12]}"
+            meta = PdfSignatureMetadata(
+                field_name=field_name,
+                md_algorithm=MD,
+                subfilter=SigSeedSubFilter.PADES,
+                reason=reason,
+                location=location,
+                name=seal.org_name,
+                embed_validation_info=validation_context is not None,
+                use_pades_lta=level == "B-LTA",
+                validation_context=validation_context,
+            )
+            image = seal_image(seal.org_name, font_path=self.font_path)
+            width, height = box[2] - box[0], box[3] - box[1]
+            stamp = StaticStampStyle(
+                border_width=0,
+                background=SealImageContent(image, width, height),
+                background_opacity=1.0,
+                background_layout=SimpleBoxLayoutRule(
+                    x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID, margins=Margins()
+                ),
+            )
+            pdf_signer = PdfSigner(
+                meta,
+                signer,
+                timestamper=timestamper,
+                stamp_style=stamp,
+                new_field_spec=SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
+            )
+            reserved = await self._bytes_reserved(signer, timestamper)
+            for attempt in (reserved, None):
+                try:
+                    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+                except Exception as exc:
+                    raise SealingFailed(f"not a readable PDF: {exc}") from exc
+                out = io.BytesIO()
+                try:
+                    await pdf_signer.async_sign_pdf(writer, bytes_reserved=attempt, output=out)
+                except PyHankoSigningError as exc:
+                    if attempt is not None and "larger than expected" in str(exc):
+                        continue  # our estimate was short (an unusual TSA): let pyHanko measure
+                    raise
+                return out.getvalue()
+            raise AssertionError("unreachable")
 
     def _signer(self, seal: SealIdentity) -> Signer:
         key = (seal.label, seal.cert.sha256)
