@@ -8,7 +8,7 @@ after its grace period. Services only flush().
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +25,8 @@ from certificates.ports import CertificateServices, Draft, Issued
 from certificates.repository import record_event
 from certificates.requests import IssuanceRequest, check_request
 from certificates.serials import serial_used, unused_serial
+from kernel.db import UnitOfWork
 from kernel.errors import ValidationFailed
-
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)

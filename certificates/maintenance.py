@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,11 +13,11 @@ from sqlalchemy.orm import Session
 from certificates.blobstore import BlobStore
 from certificates.models import Certificate
 from certificates.ports import Sealing
+from kernel.db import UnitOfWork
 from signing.validation import LEVELS, Level
 
 log = logging.getLogger("certificates.maintenance")
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 
 

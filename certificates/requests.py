@@ -97,6 +97,11 @@ def check_request(req: IssuanceRequest, fields: Sequence[dict[str, Any]], holder
     check_face_data(req.data, fields)
 
 
+def has_value(value: Any) -> bool:
+    """A face field holds a value: absent, null and the empty string all mean it does not."""
+    return value is not None and value != ""
+
+
 def check_face_data(data: dict[str, Any], fields: Sequence[dict[str, Any]]) -> None:
     """``data`` against the type's face fields: known names, required present, values of the right type."""
     known = {f["name"]: f for f in fields}
@@ -106,7 +111,7 @@ def check_face_data(data: dict[str, Any], fields: Sequence[dict[str, Any]]) -> N
     for f in fields:
         name = f["name"]
         value = data.get(name)
-        if value is None or value == "":
+        if not has_value(value):
             if f.get("required"):
                 raise ValidationFailed(f"{f.get('label', name)} is required", field=f"data.{name}")
             continue

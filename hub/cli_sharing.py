@@ -18,7 +18,6 @@ def log(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
 ) -> None:
     """Print a holder's access log (who used their data, when, for which item and why), newest first."""
-    from catalog.queries import organization_names
     from kernel.db import unit_of_work
     from sharing.holders import holder_ref
     from sharing.me import access_log
@@ -27,8 +26,7 @@ def log(
     try:
         holder = holder_ref(state.vault, holder_kind, holder_code)
         with unit_of_work(state.read_sessions) as session:
-            total, events = access_log(session, holder, limit=limit, offset=0)
-            names = organization_names(session, (e.org_code for e in events if e.org_code))
+            total, entries = access_log(session, holder, limit=limit, offset=0)
     finally:
         state.close()
     print_json(
@@ -38,13 +36,13 @@ def log(
                 {
                     "at": e.at,
                     "action": e.action,
-                    "organization": {"code": e.org_code, "name": names.get(e.org_code or "")},
+                    "organization": {"code": e.org_code, "name": e.org_name},
                     "actor": e.actor,
                     "item_code": e.item_code,
                     "use_cause": e.use_cause,
-                    "certificates": e.details.get("certificates", []),
+                    "certificates": e.certificates,
                 }
-                for e in events
+                for e in entries
             ],
         }
     )

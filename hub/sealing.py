@@ -82,6 +82,7 @@ class HubSigning:
         self.qr = QRSigner(self.pki.qr_key.private_key)
         self._identities: dict[str, SealIdentity] = {}
         self._hub_identity: SealIdentity | None = None
+        self._hub_serial: int | None = None  # from the file, when another process made the seal
         self._crl: tuple[datetime, bytes] | None = None
         self._lock = threading.Lock()
         self.seal_lock = threading.Lock()
@@ -189,10 +190,13 @@ class HubSigning:
             return self.sealer.seal(pdf, identity).pdf
 
     def _hub_seal_serial(self) -> int | None:
+        """The hub seal's serial, read from its file once it exists (asked only for unknown serials)."""
         if self._hub_identity is not None:
             return int(self._hub_identity.cert.serial_number)
-        cert = _read_certificate(self.settings.pki_directory / HUB_SEAL_FILE)
-        return int(cert.serial_number) if cert is not None else None
+        if self._hub_serial is None:
+            cert = _read_certificate(self.settings.pki_directory / HUB_SEAL_FILE)
+            self._hub_serial = int(cert.serial_number) if cert is not None else None
+        return self._hub_serial
 
     def seal_revocation(self, cert: asn1_x509.Certificate) -> RevocationInfo | None:
         """What the registry knows of a seal certificate's revocation (for validation)."""
@@ -242,9 +246,10 @@ class HubSigning:
         TSA and OCSP responder certificates are good; anything else is unknown."""
         if serial in (self.pki.tsa_cert.serial_number, self.pki.ocsp_cert.serial_number):
             return None
-        if serial == self._hub_seal_serial():
-            return None  # the hub's own seal is revoked only with the issuing CA
-        return seals.seal_status(self._session(), serial)
+        status = seals.seal_status(self._session(), serial)
+        if status == "unknown" and serial == self._hub_seal_serial():
+            return None  # the hub's own seal, not in the seals table: revoked only with the issuing CA
+        return status
 
     def ocsp_response(self, session: Session, request_der: bytes) -> bytes:
         with self.using(session):

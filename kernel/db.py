@@ -3,8 +3,8 @@ the column types every package uses, and the unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
@@ -48,6 +48,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# A factory of units of work: each call opens one transaction that commits when its block ends.
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 @contextmanager

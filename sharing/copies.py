@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from catalog.queries import find_organization
 from certificates.blobstore import BlobStore
-from certificates.errors import CertificateNotFound
 from certificates.lifecycle import usability
 from certificates.repository import get_certificate
 from certificates.verification import verify_pdf
@@ -30,10 +29,7 @@ from sharing.errors import CopyGone, CopyNotFound
 from sharing.models import AnnotatedCopy
 from sharing.policy import (
     Portal,
-    certificate_release,
-    check_use_cause,
-    needed_item,
-    portal_of,
+    certificate_use,
     require_releasable,
 )
 from sharing.uses import COPY, COPY_FETCHED, record_use
@@ -69,19 +65,11 @@ def make_copy(
     now: datetime,
 ) -> IssuedCopy:
     """Annotate and seal a copy of a usable certificate the portal may have for this item."""
-    portal = portal_of(actor)
-    cause = check_use_cause(use_cause)
-    item = needed_item(session, item_code)
-    cert = get_certificate(session, certificate_id)
-    decision = certificate_release(
-        session,
-        portal=portal,
-        item_code=item_code,
-        item=item,
-        cert=cert,
-        now=now,
+    use = certificate_use(
+        session, actor=actor, certificate_id=certificate_id, item_code=item_code, use_cause=use_cause, now=now
     )
-    require_releasable(decision)
+    require_releasable(use.decision)
+    portal, cause, item, cert = use.portal, use.cause, use.item, use.cert
     if not usability(cert, now.date()).usable:
         raise Conflict("the certificate is not usable now", code="certificate_not_usable")
     original = services.blobs.get(cert.file_sha256)
@@ -137,10 +125,7 @@ def fetch_copy(session: Session, token: str, *, now: datetime) -> tuple[str, byt
         raise CopyGone("this copy was fetched already or has expired")
     pdf = row.pdf
     row.fetched_at, row.pdf = now, None
-    try:
-        cert = get_certificate(session, row.certificate_id)
-    except CertificateNotFound:  # pragma: no cover - a copy's certificate row is never deleted
-        raise CopyNotFound("no such copy") from None
+    cert = get_certificate(session, row.certificate_id)  # kept: a foreign key of the copy
     org = find_organization(session, row.requester_code)
     record_use(
         session,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -30,6 +30,11 @@ def usable_certificates(
     certs = holder_certificates(
         session, vault, holder_kind=holder.kind, holder_code=holder.code, today=now.date(), usable_only=True
     )
+    return newest_first(certs)
+
+
+def newest_first(certs: Iterable[Certificate]) -> list[Certificate]:
+    """Certificates by issue date, then by when the hub recorded them, the newest first."""
     return sorted(certs, key=lambda c: (c.issued_on, c.created_at), reverse=True)
 
 

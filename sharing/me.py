@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from audit.log import events_about
 from audit.models import AuditEvent
+from catalog.queries import organization_names
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
 from certificates.repository import holder_certificates
 from kernel.clock import today
 from sharing.holders import HolderRef
+from sharing.lookup import newest_first
 from sharing.uses import ACTIONS
 
 
@@ -19,11 +25,48 @@ def my_certificates(session: Session, vault: HolderVault, holder: HolderRef) -> 
     certs = holder_certificates(
         session, vault, holder_kind=holder.kind, holder_code=holder.code, today=today(), usable_only=False
     )
-    return sorted(certs, key=lambda c: (c.issued_on, c.created_at), reverse=True)
+    return newest_first(certs)
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One use of the holder's data: who, when, what for, what they were given."""
+
+    at: datetime
+    action: str
+    org_code: str | None
+    org_name: str | None
+    actor: str  # Actor.label
+    item_code: str | None
+    use_cause: str | None
+    certificates: list[str]
+    details: dict[str, Any]  # the rest of what was recorded
+
+    @property
+    def client_id(self) -> str | None:
+        return self.actor.removeprefix("client:") if self.actor.startswith("client:") else None
 
 
 def access_log(
     session: Session, holder: HolderRef, *, limit: int, offset: int
-) -> tuple[int, list[AuditEvent]]:
+) -> tuple[int, list[AccessEntry]]:
     """Every use of the holder's data by a portal, newest first, and how many there are."""
-    return events_about(session, holder.index, actions=ACTIONS, limit=limit, offset=offset)
+    total, events = events_about(session, holder.index, actions=ACTIONS, limit=limit, offset=offset)
+    names = organization_names(session, (e.org_code for e in events if e.org_code))
+    return total, [_entry(e, names) for e in events]
+
+
+def _entry(event: AuditEvent, names: dict[str, str]) -> AccessEntry:
+    details = dict(event.details)
+    certificates = list(details.pop("certificates", []))
+    return AccessEntry(
+        at=event.at,
+        action=event.action,
+        org_code=event.org_code,
+        org_name=names.get(event.org_code or ""),
+        actor=event.actor,
+        item_code=event.item_code,
+        use_cause=event.use_cause,
+        certificates=certificates,
+        details=details,
+    )

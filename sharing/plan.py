@@ -23,6 +23,7 @@ from catalog.schemas import FieldSource, ItemIn, MaterialIn
 from catalog.service import get_data_resource, get_one_thing
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
+from certificates.requests import has_value
 from kernel.actor import Actor
 from kernel.errors import ValidationFailed
 from sharing.errors import UnknownOneThing
@@ -194,7 +195,7 @@ def _prefill(
 ) -> FormValue:
     if source is None:
         return FormValue(item_code, name, label)
-    found = [c for c in visible if c.type_code == source.type_code and _present(c.data.get(source.field))]
+    found = [c for c in visible if c.type_code == source.type_code and has_value(c.data.get(source.field))]
     if not found:
         return FormValue(item_code, name, label)
     newest, others = found[0], found[1:]
@@ -202,7 +203,4 @@ def _prefill(
     lost = tuple(c.id for c in others if c.data[source.field] != value)
     return FormValue(item_code, name, label, value, Source(newest.id, source.field), lost)
 
-
-def _present(value: Any) -> bool:
-    return value is not None and value != ""
 

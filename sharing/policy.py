@@ -26,6 +26,7 @@ from catalog.queries import find_certificate_type
 from catalog.schemas import ItemIn
 from catalog.service import get_item
 from certificates.models import Certificate
+from certificates.repository import get_certificate
 from kernel.actor import Actor, Role
 from kernel.errors import ValidationFailed
 from sharing.errors import ConsentRequired, NotShared, PortalsOnly, TypeNotNeeded, UnknownItem
@@ -150,12 +151,32 @@ def require_releasable(decision: Releasable) -> None:
         )
 
 
-def certificate_release(
-    session: Session, *, portal: Portal, item_code: str, item: ItemIn, cert: Certificate, now: datetime
-) -> Releasable:
-    """The decision for one certificate: 403 if the item does not need its type."""
-    check_types_for_item(item_code, item, [cert.type_code])
-    types = [cert.type_code]
-    return releasable(
+@dataclass(frozen=True)
+class CertificateUse:
+    """A portal's request to use one certificate for one item: checked, and what it may have."""
+
+    portal: Portal
+    cause: str
+    item: ItemIn
+    cert: Certificate
+    decision: Releasable
+
+    @property
+    def releasable(self) -> bool:
+        return self.cert.type_code in self.decision.allowed
+
+
+def certificate_use(
+    session: Session, *, actor: Actor, certificate_id: str, item_code: str, use_cause: str, now: datetime
+) -> CertificateUse:
+    """Check a request naming one certificate (copies, data checks): the portal, the use cause, the
+    item; then the certificate (CertificateNotFound) and its type (403 if the item does not need it)."""
+    portal = portal_of(actor)
+    cause = check_use_cause(use_cause)
+    item = needed_item(session, item_code)
+    cert = get_certificate(session, certificate_id)
+    types = check_types_for_item(item_code, item, [cert.type_code])
+    decision = releasable(
         session, portal=portal, holder_index=cert.holder_index, item_code=item_code, types=types, now=now
     )
+    return CertificateUse(portal, cause, item, cert, decision)

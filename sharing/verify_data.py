@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from certificates.errors import CertificateNotFound
 from certificates.lifecycle import Status, Usability, usability
-from certificates.repository import get_certificate
+from certificates.requests import has_value
 from kernel.actor import Actor
 from sharing.errors import TypeNotNeeded
-from sharing.policy import certificate_release, check_use_cause, needed_item, portal_of
+from sharing.policy import certificate_use
 from sharing.uses import VERIFY_DATA, record_use
 
 CORRECT, NOT_ACTIVATED, TEMPORARILY_INVALID, INVALID = 0, 1, 2, 3
@@ -52,23 +52,20 @@ def verify_data(
     now: datetime,
 ) -> DataCheck:
     """Compare ``data`` with the certificate's face; recorded as a use of the holder's data."""
-    portal = portal_of(actor)
-    cause = check_use_cause(use_cause)
-    item = needed_item(session, item_code)
     try:
-        cert = get_certificate(session, certificate_id)
-        decision = certificate_release(
+        use = certificate_use(
             session,
-            portal=portal,
+            actor=actor,
+            certificate_id=certificate_id,
             item_code=item_code,
-            item=item,
-            cert=cert,
+            use_cause=use_cause,
             now=now,
         )
     except (CertificateNotFound, TypeNotNeeded):
         return DataCheck(NOT_FOUND)
-    if cert.type_code not in decision.allowed:
+    if not use.releasable:
         return DataCheck(NOT_FOUND)  # existence is as private as the data
+    portal, cause, cert = use.portal, use.cause, use.cert
     check = judge(cert.data, data, usability(cert, now.date()))
     record_use(
         session,
@@ -87,11 +84,11 @@ def judge(face: dict[str, Any], submitted: dict[str, Any], state: Usability) -> 
     """The result code for ``submitted`` against the certificate's ``face`` and its usability now."""
     if not submitted:
         return DataCheck(NOT_ENOUGH_DATA)
-    held = {k: v for k, v in submitted.items() if _present(face.get(k))}
+    held = {k: v for k, v in submitted.items() if has_value(face.get(k))}
     wrong = tuple(sorted(k for k, v in held.items() if _text(face[k]) != _text(v)))
     if wrong:
         return DataCheck(PARTLY_WRONG, wrong)
-    missing = tuple(sorted(k for k in submitted if not _present(face.get(k))))
+    missing = tuple(sorted(k for k in submitted if not has_value(face.get(k))))
     if missing:
         return DataCheck(MISSING_DATA, missing)
     if state.usable:
@@ -102,9 +99,6 @@ def judge(face: dict[str, Any], submitted: dict[str, Any], state: Usability) -> 
         return DataCheck(TEMPORARILY_INVALID)
     return DataCheck(INVALID)
 
-
-def _present(value: Any) -> bool:
-    return value is not None and value != ""
 
 
 def _text(value: Any) -> str:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.queries import organization_names
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.routers.certificates import CertificateOut, certificate_out
 from sharing import consents
@@ -62,26 +61,23 @@ def read_access_log(
 ) -> AccessLogOut:
     """Who used the holder's data — which organization, when, for which item and why — newest first."""
     _, holder = signed_in_holder(state.vault, caller)
-    total, events = access_log(session, holder, limit=limit, offset=offset)
-    names = organization_names(session, (e.org_code for e in events if e.org_code))
-    entries = []
-    for e in events:
-        details = dict(e.details)
-        certs = details.pop("certificates", [])
-        client = e.actor.removeprefix("client:") if e.actor.startswith("client:") else None
-        entries.append(
+    total, entries = access_log(session, holder, limit=limit, offset=offset)
+    return AccessLogOut(
+        total=total,
+        entries=[
             AccessEntry(
                 at=e.at,
                 action=e.action,
-                organization=OrganizationRef(code=e.org_code, name=names.get(e.org_code or "")),
-                client_id=client,
+                organization=OrganizationRef(code=e.org_code, name=e.org_name),
+                client_id=e.client_id,
                 item_code=e.item_code,
                 use_cause=e.use_cause,
-                certificates=certs,
-                details=details,
+                certificates=e.certificates,
+                details=e.details,
             )
-        )
-    return AccessLogOut(total=total, entries=entries)
+            for e in entries
+        ],
+    )
 
 
 class ConsentIn(BaseModel):
