@@ -40,14 +40,19 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore
 from pyhanko.stamp import StaticStampStyle
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathError, ValidationError
 
 from signing.blocking import blocking
+from signing.direct import DssMaterial, ReservedTooSmall, seal_simple
 from signing.errors import SealingFailed, SigningError, TimestampUnavailable
 from signing.keystore import KeyStore
+from signing.pdf_update import NotSimple, SimplePdf
 from signing.pki.authority import HubPKI
 from signing.revocation import RevocationMaterial, RevocationProvider
 from signing.seal_image import DEFAULT_FONT, SealImageContent, seal_image
+from signing.signed_data import SignedDataTemplate
+from signing.tsa import LocalTimeStamper
 from signing.validation import LEVELS, Level, detect_level
 
 __all__ = [
@@ -118,6 +123,7 @@ class Sealer:
         revocation: RevocationProvider | None = None,
         font_path: Path = DEFAULT_FONT,
         context_ttl: timedelta = timedelta(minutes=5),
+        direct: bool = True,
     ) -> None:
         if level not in LEVELS:
             raise ValueError(f"unknown PAdES level {level!r}; expected one of {LEVELS}")
@@ -142,11 +148,17 @@ class Sealer:
         self._context_ttl = context_ttl
         self._contexts: dict[bytes, tuple[float, ValidationContext]] = {}
         self._context_lock = threading.Lock()
+        # The direct path (``signing.direct``) for the simple PDFs the hub renders, up to B-LT; its
+        # signer templates are built once per seal, its DSS material once per seal and ``context_ttl``.
+        self.direct = direct
+        self._templates: dict[bytes, SignedDataTemplate] = {}
+        self._dss: dict[bytes, tuple[float, DssMaterial]] = {}
 
     def forget_revocation_state(self) -> None:
         """Drop cached validation contexts (a seal was revoked: the next B-LT seal asks afresh)."""
         with self._lock:
             self._contexts.clear()
+            self._dss.clear()
 
     # -- sealing -------------------------------------------------------------------------------------
 
@@ -186,6 +198,12 @@ class Sealer:
         *,
         level: Level,
     ) -> bytes:
+        if self.direct and level in ("B-B", "B-T", "B-LT"):
+            try:
+                simple = SimplePdf.parse(pdf_bytes)
+                return await self._sign_direct(simple, seal, page, box, reason, location, revocation, level)
+            except (NotSimple, ReservedTooSmall, IndexError):
+                pass  # not a document of the plain shape (or an unusual TSA): pyHanko below
         # B-LT seals share a cached validation context, which pyHanko's validator writes to: one at a time.
         lock = self._context_lock if level in ("B-LT", "B-LTA") else nullcontext()
         with lock:
@@ -239,6 +257,112 @@ class Sealer:
                     raise
                 return out.getvalue()
             raise AssertionError("unreachable")
+
+    async def _sign_direct(
+        self,
+        simple: SimplePdf,
+        seal: SealIdentity,
+        page: int,
+        box: tuple[int, int, int, int],
+        reason: str | None,
+        location: str | None,
+        revocation: RevocationProvider | None,
+        level: Level,
+    ) -> bytes:
+        signer = self._signer(seal)
+        timestamper = self._timestamper if level != "B-B" else None
+        dss = None
+        if level == "B-LT":
+            assert revocation is not None and timestamper is not None
+            dss = await self._cached_dss(seal, revocation, timestamper)
+
+        async def sign(data: bytes) -> bytes:
+            return await signer.async_sign_raw(data, MD)
+
+        return await seal_simple(
+            simple,
+            template=self._template(seal, signer),
+            sign=sign,
+            timestamp=self._timestamp_token if timestamper is not None else None,
+            dss=dss,
+            image=seal_image(seal.org_name, font_path=self.font_path),
+            page=page,
+            box=box,
+            field_name=f"Seal-{uuid.uuid4().hex[:12]}",
+            signer_name=seal.org_name,
+            reason=reason,
+            location=location,
+            reserved=await self._bytes_reserved(signer, timestamper),
+        )
+
+    def _template(self, seal: SealIdentity, signer: Signer) -> SignedDataTemplate:
+        template = self._templates.get(seal.cert.sha256)
+        if template is None:
+            algorithm = signer.get_signature_mechanism_for_digest(MD)
+            template = SignedDataTemplate(seal.cert, [seal.cert, *self._embedded_chain], algorithm)
+            with self._lock:
+                if len(self._templates) > 4096:
+                    self._templates.clear()
+                self._templates[seal.cert.sha256] = template
+        return template
+
+    async def _timestamp_token(self, digest: bytes) -> bytes:
+        """A DER signature-timestamp token over ``digest``: straight from the in-process authority's
+        templates, else through the configured source."""
+        assert self._timestamper is not None
+        inner = self._timestamper.inner
+        try:
+            if isinstance(inner, LocalTimeStamper):
+                return inner.authority.token(digest)
+            token = await inner.async_timestamp(digest, MD)
+            der: bytes = token.dump()
+            return der
+        except Exception as exc:  # as _GuardedTimeStamper: any failure means "no timestamp now"
+            raise TimestampUnavailable(f"timestamp source failed: {exc}") from exc
+
+    async def _cached_dss(
+        self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
+    ) -> DssMaterial:
+        if revocation is not self.revocation:  # a provider given for this call only: never cached
+            return await self._fresh_dss(seal, revocation, timestamper)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._dss.get(seal.cert.sha256)
+        if cached is not None and now - cached[0] < self._context_ttl.total_seconds():
+            return cached[1]
+        material = await self._fresh_dss(seal, revocation, timestamper)
+        with self._lock:
+            if len(self._dss) > 4096:
+                self._dss.clear()
+            self._dss[seal.cert.sha256] = (now, material)
+        return material
+
+    async def _fresh_dss(
+        self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
+    ) -> DssMaterial:
+        """The seal's revocation data, after the check pyHanko makes before a B-LT signature: the
+        seal's chain validates against the root with that data (a revoked seal is refused)."""
+        await timestamper.async_dummy_response(MD)  # learn the TSA's certificates
+        certs = [seal.cert, *self.pki.chain, *timestamper.cert_registry]
+        material = await asyncio.to_thread(revocation, certs)
+        context = _context(self.pki, certs, material)
+        validator = CertificateValidator(
+            seal.cert, intermediate_certs=self.pki.chain, validation_context=context
+        )
+        try:
+            await validator.async_validate_usage(set())  # type: ignore[no-untyped-call]
+        except (PathBuildingError, PathError, ValidationError) as exc:
+            raise SigningError(f"the seal's certificate could not be validated: {exc}") from exc
+        responders = [
+            cert
+            for der in material.ocsp_responses
+            for cert in (asn1_ocsp.OCSPResponse.load(der).basic_ocsp_response["certs"] or [])
+        ]
+        return DssMaterial(
+            certificates=tuple(c.dump() for c in _unique([*certs, *responders])),
+            ocsp_responses=material.ocsp_responses,
+            crls=material.crls,
+        )
 
     def _signer(self, seal: SealIdentity) -> Signer:
         key = (seal.label, seal.cert.sha256)

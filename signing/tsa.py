@@ -12,14 +12,16 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import algos, cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
+from signing import der
 from signing.filekeys import PrivateKey
+from signing.signed_data import SignedDataTemplate
 
 __all__ = ["HUB_TSA_POLICY", "HTTPTimeStamper", "LocalTimeStamper", "TimestampAuthority"]
 
@@ -27,11 +29,7 @@ __all__ = ["HUB_TSA_POLICY", "HTTPTimeStamper", "LocalTimeStamper", "TimestampAu
 HUB_TSA_POLICY = "2.25.238748913649283740182736451029384756120"
 
 _DIGESTS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
-_CRYPTO_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
+_SHA256 = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
 
 
 class _TimeStampResp(tsp.TimeStampResp):  # type: ignore[misc]
@@ -58,7 +56,11 @@ def _rejection(failure: str, text: str) -> tsp.TimeStampResp:
 
 
 class TimestampAuthority:
-    """Signs RFC 3161 timestamp tokens with the TSA certificate (EKU timeStamping)."""
+    """Signs RFC 3161 timestamp tokens with the TSA certificate (EKU timeStamping).
+
+    Tokens are assembled from DER parts encoded once (``signing.signed_data``): a token costs a
+    signature and a few byte joins, not a tree of asn1crypto objects dumped thousands of times.
+    """
 
     def __init__(
         self,
@@ -73,28 +75,16 @@ class TimestampAuthority:
         self.chain = list(chain)
         self._key = key
         self._policy = policy
+        self._policy_der = der.oid(policy)
         self._clock = clock or (lambda: datetime.now(UTC))
-        # ESSCertIDv2 (RFC 5816) names the TSA certificate in every token; computed once.
-        self._signing_cert_v2 = tsp.SigningCertificateV2(
-            {
-                "certs": [
-                    tsp.ESSCertIDv2(
-                        {
-                            "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-                            "cert_hash": hashlib.sha256(cert.dump()).digest(),
-                            "issuer_serial": {
-                                "issuer": [asn1_x509.GeneralName({"directory_name": cert.issuer})],
-                                "serial_number": cert.serial_number,
-                            },
-                        }
-                    )
-                ]
-            }
-        )
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            self._sig_algo = algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
+            algorithm = algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
         else:
-            self._sig_algo = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+            algorithm = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+        self._with_certs = SignedDataTemplate(cert, [cert, *self.chain], algorithm, content_type="tst_info")
+        self._without_certs = SignedDataTemplate(cert, [], algorithm, content_type="tst_info")
+        self._accuracy = der.sequence(der.integer(1))  # Accuracy ::= SEQUENCE { seconds 1 }
+        self._tsa_name = der.explicit(0, asn1_x509.GeneralName({"directory_name": cert.subject}).dump())
 
     def respond(self, request_der: bytes) -> bytes:
         """Answer a DER ``TimeStampReq``; anything unparsable gets a ``badDataFormat`` rejection."""
@@ -119,69 +109,39 @@ class TimestampAuthority:
         requested_policy = request["req_policy"].native
         if requested_policy is not None and requested_policy != self._policy:
             return _rejection("unaccepted_policy", "unknown TSA policy")
+        token = self._token(imprint.dump(), request["nonce"].native, bool(request["cert_req"].native))
+        granted = der.sequence(der.sequence(der.integer(0)), token)  # PKIStatusInfo { granted }
+        return _TimeStampResp.load(granted)
 
-        info: dict[str, object] = {
-            "version": "v1",
-            "policy": self._policy,
-            "message_imprint": imprint,
-            "serial_number": secrets.randbits(127),
-            "gen_time": core.GeneralizedTime(self._clock()),
-            "accuracy": tsp.Accuracy({"seconds": 1}),
-            "tsa": asn1_x509.GeneralName({"directory_name": self.cert.subject}),
-        }
-        if request["nonce"].native is not None:
-            info["nonce"] = request["nonce"]
-        tst_info = tsp.TSTInfo(info).dump()
+    def token(
+        self, sha256_digest: bytes, *, nonce: int | None = None, with_certificates: bool = True
+    ) -> bytes:
+        """The DER token (a ContentInfo) over a SHA-256 digest, as a signature timestamp holds it."""
+        if len(sha256_digest) != 32:
+            raise ValueError("a SHA-256 digest is 32 bytes")
+        imprint = der.sequence(_SHA256, der.octet_string(sha256_digest))  # MessageImprint
+        return self._token(imprint, nonce, with_certificates)
 
-        signed_attrs = cms.CMSAttributes(
-            [
-                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-                cms.CMSAttribute(
-                    {"type": "message_digest", "values": [hashlib.sha256(tst_info).digest()]}
-                ),
-                cms.CMSAttribute({"type": "signing_certificate_v2", "values": [self._signing_cert_v2]}),
-            ]
-        )
-        to_sign = signed_attrs.dump()
+    def _token(self, imprint_der: bytes, nonce: int | None, with_certificates: bool) -> bytes:
+        parts = [
+            der.integer(1),
+            self._policy_der,
+            imprint_der,
+            der.integer(secrets.randbits(127)),
+            der.generalized_time(self._clock()),
+            self._accuracy,
+        ]
+        if nonce is not None:
+            parts.append(der.integer(nonce))
+        parts.append(self._tsa_name)
+        tst_info = der.sequence(*parts)
+        template = self._with_certs if with_certificates else self._without_certs
+        signed_attributes = template.signed_attributes(hashlib.sha256(tst_info).digest())
         if isinstance(self._key, ec.EllipticCurvePrivateKey):
-            signature = self._key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+            signature = self._key.sign(signed_attributes, ec.ECDSA(hashes.SHA256()))
         else:
-            signature = self._key.sign(to_sign, PKCS1v15(), hashes.SHA256())
-        signer_info = cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    {
-                        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                            {"issuer": self.cert.issuer, "serial_number": self.cert.serial_number}
-                        )
-                    }
-                ),
-                "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-                "signed_attrs": signed_attrs,
-                "signature_algorithm": self._sig_algo,
-                "signature": signature,
-            }
-        )
-        certs = [self.cert, *self.chain] if request["cert_req"].native else []
-        signed_data = cms.SignedData(
-            {
-                "version": "v3",
-                "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
-                "encap_content_info": {
-                    "content_type": "tst_info",
-                    "content": cms.ParsableOctetString(tst_info),
-                },
-                "certificates": certs or None,
-                "signer_infos": [signer_info],
-            }
-        )
-        if not certs:
-            del signed_data["certificates"]
-        token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-        return _TimeStampResp(
-            {"status": tsp.PKIStatusInfo({"status": tsp.PKIStatus("granted")}), "time_stamp_token": token}
-        )
+            signature = self._key.sign(signed_attributes, PKCS1v15(), hashes.SHA256())
+        return template.assemble(signed_attributes, signature, content=tst_info)
 
 
 class LocalTimeStamper(TimeStamper):

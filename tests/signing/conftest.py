@@ -52,16 +52,19 @@ class HubEnv:
     def status_of(self, serial: int) -> RevocationInfo | None:
         return self.revoked.get(serial)
 
-    def sealer(self, level: Level) -> Sealer:
-        if level not in self.sealers:
-            self.sealers[level] = Sealer(
+    def sealer(self, level: Level, *, direct: bool = True) -> Sealer:
+        """The session's sealer for ``level``; ``direct=False`` keeps pyHanko for every document."""
+        key = f"{level}/{'direct' if direct else 'pyhanko'}"
+        if key not in self.sealers:
+            self.sealers[key] = Sealer(
                 self.pki,
                 self.keystore,
                 timestamper=self.timestamper if level != "B-B" else None,
                 level=level,
                 revocation=self.revocation,
+                direct=direct,
             )
-        return self.sealers[level]
+        return self.sealers[key]
 
 
 class _PkiHandler(BaseHTTPRequestHandler):
@@ -146,14 +149,21 @@ def sample_pdf() -> bytes:
     return make_pdf()
 
 
+@pytest.fixture(scope="session", params=["direct", "pyhanko"])
+def writer(request: pytest.FixtureRequest) -> str:
+    """Who writes the seal: the direct path (``signing.direct``) or pyHanko, the reference path.
+    Every test of a sealed document runs against both."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def sealed(hub: HubEnv, sample_pdf: bytes) -> Callable[[Level], bytes]:
-    """One sealed copy of the sample per level, made on first use."""
+def sealed(hub: HubEnv, sample_pdf: bytes, writer: str) -> Callable[[Level], bytes]:
+    """One sealed copy of the sample per level and writer, made on first use."""
     cache: dict[str, bytes] = {}
 
     def get(level: Level) -> bytes:
         if level not in cache:
-            result = hub.sealer(level).seal(sample_pdf, hub.seal)
+            result = hub.sealer(level, direct=writer == "direct").seal(sample_pdf, hub.seal)
             assert result.level == level
             cache[level] = result.pdf
         return cache[level]
