@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import segno
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -25,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from certificates.errors import FaceTooLong, UnsupportedCharacter
 from certificates.fonts import face_font
+from signing.qr.image import qr_modules
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in PDF points, origin bottom left
@@ -48,7 +48,6 @@ _BODY_TOP = PAGE_HEIGHT - 200.0
 _BODY_BOTTOM = 300.0
 _FONT_SIZES = (13.0, 12.0, 11.0, 10.0, 9.0)  # tried in turn until the fields fit
 _QR_QUIET_MODULES = 4
-QR_MASK = 0
 _DARK_RUN = re.compile(rb"[\x01]+")
 
 
@@ -270,10 +269,7 @@ def _draw_rows(canvas: Canvas, laid_out: list[tuple[list[str], list[str]]], font
 
 def _draw_qr(canvas: Canvas, face: CertificateFace, font: str) -> None:
     x1, y1, x2, y2 = QR_BOX
-    # A fixed mask pattern: any of the eight is valid for every reader, and scoring all eight (the
-    # encoder's default) costs 20+ ms per certificate in pure Python.
-    qr = segno.make(face.qr_text, error="m", micro=False, mask=QR_MASK)
-    matrix = qr.matrix
+    matrix = qr_modules(face.qr_text)
     size = len(matrix)
     unit = (x2 - x1) / (size + 2 * _QR_QUIET_MODULES)
     # Draw in module units (origin at the symbol's top left, y down) so every coordinate is a
@@ -281,7 +277,7 @@ def _draw_qr(canvas: Canvas, face: CertificateFace, font: str) -> None:
     operators = [
         f"{run.start()} {row_index} {run.end() - run.start()} 1 re"
         for row_index, row in enumerate(matrix)
-        for run in _DARK_RUN.finditer(bytes(row))
+        for run in _DARK_RUN.finditer(row)
     ]
     canvas.saveState()
     canvas.setFillGray(0)

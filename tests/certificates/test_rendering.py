@@ -9,13 +9,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import segno
+import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
 from certificates import fonts
-from certificates.rendering import QR_BOX, QR_MASK, SEAL_BOX, CertificateFace, render, wrap
+from certificates.rendering import QR_BOX, SEAL_BOX, CertificateFace, render, wrap
 from kernel.errors import ValidationFailed
+from signing.qr.image import qr_modules
 
 IDENTIFIER = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 QR_TEXT = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IDOEZIA-6IMXFQB6L1HB0R:4SHE3*4B3Z5DSB+4E"
@@ -150,17 +151,21 @@ def test_seal_box_is_left_empty(tmp_path: Path) -> None:
 def test_qr_code_is_drawn_module_for_module_in_its_box(tmp_path: Path) -> None:
     rendered = render(FACE)
     image = rasterize(rendered.pdf, tmp_path)
-    matrix = segno.make(QR_TEXT, error="m", micro=False, mask=QR_MASK).matrix
-    x1, _, x2, y2 = rendered.qr_box
+    matrix = qr_modules(QR_TEXT)
+    x1, y1, x2, y2 = rendered.qr_box
     unit = (x2 - x1) / (len(matrix) + 8)
     for row, cells in enumerate(matrix):
         for column, dark in enumerate(cells):
             centre = (x1 + (column + 4.5) * unit, y2 - (row + 4.5) * unit)
             pixel = image.getpixel(to_pixels(*centre, image))
             assert (pixel < 128) == bool(dark), (row, column)
-    # The quiet zone around the symbol stays light.
+    # The quiet zone around the symbol stays light, and an independent reader decodes the page's code.
     assert image.getpixel(to_pixels(x1 + unit, y2 - unit, image)) == 255
     assert rendered.qr_box == QR_BOX
+    left, top = to_pixels(x1, y2, image)
+    right, bottom = to_pixels(x2, y1, image)
+    decoded = zxingcpp.read_barcode(image.crop((left, top, right, bottom)))
+    assert decoded is not None and decoded.text == QR_TEXT
 
 
 def test_long_values_wrap_and_stay_whole() -> None:
