@@ -2,18 +2,22 @@
 
 The items go through the phases of ``issuance.issue`` a chunk at a time: every item of the chunk
 checked in one read, their serials allocated in one short write, each rendered and sealed with no
-write lock held, and all their rows added in one commit (a savepoint each). A long batch never
+write lock held (one read for the chunk, its files written behind on other threads), and all
+their rows added in one commit (a savepoint each) once every file is stored. A long batch never
 holds the (SQLite) write lock through sealing, two worker processes seal in parallel, and an item
 is answered only once its chunk has committed. Resending a batch is safe: issuance is idempotent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
 from sqlalchemy.orm import Session
 
+from certificates.blobstore import WriteBehind
 from certificates.issuance import (
     Checked,
     Drafted,
@@ -29,6 +33,9 @@ from certificates.requests import IssuanceRequest
 from kernel.errors import DomainError
 
 CHUNK = 50  # items committed together: bounds the work redone after a crash and the answer's delay
+# Blob writes of a chunk run here, overlapping the rendering of the next item (fsync and S3 calls
+# release the GIL); every write is waited for before the chunk's rows commit.
+_BLOB_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-write")
 
 Outcome = Issued | DomainError
 
@@ -86,12 +93,21 @@ def _issue_chunk(
         else:
             drafted = dict(zip(checked, drafts, strict=True))
     sealed: dict[int, Certificate] = {}
-    for index, draft in drafted.items():
-        try:
-            with units.read() as session:
-                sealed[index] = seal_draft(services_for(session), draft)
-        except DomainError as e:
-            outcomes[index] = e
+    if drafted:
+        with units.read() as session:  # one snapshot for the chunk: its seal is looked up once
+            services = services_for(session)
+            writes = WriteBehind(services.blobs, _BLOB_WRITERS)
+            services = dataclasses.replace(services, blobs=writes)
+            for index, draft in drafted.items():
+                try:
+                    sealed[index] = seal_draft(services, draft)
+                except DomainError as e:
+                    outcomes[index] = e
+            for index, cert in list(sealed.items()):
+                failure = writes.failure(cert.file_sha256)
+                if failure is not None:
+                    outcomes[index] = failure
+                    del sealed[index]
     if sealed:
         try:
             with units.write() as session:

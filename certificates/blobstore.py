@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -86,3 +87,50 @@ def checked_cutoff(cutoff: datetime) -> datetime:
 def fan_out(sha256: str) -> str:
     """``ab/cd/abcd…``: two directory levels keep any one directory small."""
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class WriteBehind:
+    """A ``BlobStore`` whose writes run on background threads while the caller renders the next file.
+
+    ``put`` returns the digest at once; ``failure(sha256)`` waits for that write and returns its
+    error, if any. A batch asks for every blob before it commits the rows naming them, so nothing
+    is recorded that is not durably stored — and the fsyncs (or S3 round trips) of one certificate
+    overlap the rendering and sealing of the next.
+    """
+
+    def __init__(self, inner: BlobStore, pool: Executor) -> None:
+        self.inner, self._pool = inner, pool
+        self._writes: dict[str, Future[str]] = {}
+
+    def put(self, data: bytes) -> str:
+        sha256 = digest_of(data)
+        if sha256 not in self._writes:
+            self._writes[sha256] = self._pool.submit(self.inner.put, data)
+        return sha256
+
+    def failure(self, sha256: str) -> DomainError | None:
+        """Wait for the write of ``sha256``: None once it is stored, else the error it failed with."""
+        write = self._writes.get(sha256)
+        if write is None:
+            return None
+        exception = write.exception()
+        if exception is None:
+            return None
+        if isinstance(exception, DomainError):
+            return exception
+        raise exception
+
+    def get(self, sha256: str) -> bytes:
+        return self.inner.get(sha256)
+
+    def exists(self, sha256: str) -> bool:
+        return self.inner.exists(sha256)
+
+    def delete(self, sha256: str) -> None:
+        self.inner.delete(sha256)
+
+    def list_older_than(self, cutoff: datetime) -> Iterator[str]:
+        return self.inner.list_older_than(cutoff)
+
+    def ping(self) -> None:
+        self.inner.ping()

@@ -291,11 +291,18 @@ class RequestSealing:
 
     def __init__(self, signing: HubSigning, session: Session) -> None:
         self.signing, self.session = signing, session
+        self._identities: dict[str, SealIdentity] = {}  # one look-up per issuer and unit of work
+
+    def _identity(self, issuer_code: str) -> SealIdentity:
+        identity = self._identities.get(issuer_code)
+        if identity is None:
+            identity = self._identities[issuer_code] = self.signing.identity(self.session, issuer_code)
+        return identity
 
     def seal(
         self, pdf: bytes, *, issuer_code: str, seal_box: tuple[float, float, float, float] | None
     ) -> SealedPdf:
-        identity = self.signing.identity(self.session, issuer_code)
+        identity = self._identity(issuer_code)
         kwargs = {}
         if seal_box is not None:
             kwargs["box"] = tuple(round(v) for v in seal_box)

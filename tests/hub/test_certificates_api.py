@@ -5,7 +5,11 @@ Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -430,3 +434,36 @@ def test_a_batch_longer_than_a_chunk_keeps_its_order_and_distinct_serials(
     assert [x["status"] for x in results] == [201] * CHUNK + [422, 201, 201]
     ids = [x["certificate"]["id"] for x in results if "certificate" in x]
     assert len(set(ids)) == CHUNK + 2 and all(session.get(Certificate, i) is not None for i in ids)
+
+
+def test_a_batch_item_whose_file_cannot_be_stored_fails_alone_and_leaves_no_row(
+    client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files are written behind, on other threads, while the next item renders; the chunk's rows
+    # commit only after every write has been waited for, and an item whose write failed has none.
+    from certificates.blobstore_local import LocalBlobStore
+    from certificates.blobstore_s3 import S3BlobStore
+    from kernel.errors import Unavailable
+
+    lock, calls, refused = threading.Lock(), [], []
+
+    def put(store: object, data: bytes, *, original: Callable[[object, bytes], str]) -> str:
+        with lock:
+            calls.append(data)
+            if len(calls) == 2:
+                refused.append(hashlib.sha256(data).hexdigest())
+                raise Unavailable("the disk is full")
+        return original(store, data)
+
+    for store in (LocalBlobStore, S3BlobStore):
+        monkeypatch.setattr(store, "put", functools.partialmethod(put, original=store.put))
+    items = [issue_body(world.type_code, new_uscc("91310000")) for _ in range(4)]
+    r = client.post("/api/v1/certificates/batch", json={"items": items}, headers=bearer(world.dept_token))
+    results = r.json()["results"]
+    assert sorted(x["status"] for x in results) == [201, 201, 201, 503]
+    failed = next(x for x in results if x["status"] == 503)
+    assert failed["error"]["code"] == "service_unavailable" and "certificate" not in failed
+    stored = [session.get(Certificate, x["certificate"]["id"]) for x in results if x["status"] == 201]
+    assert all(row is not None and row.file_sha256 not in refused for row in stored)
+    orphaned = select(func.count()).select_from(Certificate).where(Certificate.file_sha256.in_(refused))
+    assert session.scalar(orphaned) == 0
