@@ -1,4 +1,11 @@
-"""Writing and reading the audit log. ``record`` is the one write path of every domain."""
+"""Writing and reading the audit log. ``record`` is the one write path of every domain.
+
+Each entry is a leaf of the log's Merkle tree (``audit.merkle``, RFC 9162) the moment it is
+written: ``record`` locks the head row, takes the next sequence number, hashes the entry and
+extends the head's frontier, all in the caller's transaction. Concurrent writers queue on that
+lock from their ``record`` until their commit, which keeps the numbers gapless and the tree one
+line; call ``record`` as the transaction's last write, so no lock is taken after it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.models import AuditEvent
+from audit.entries import entry_bytes
+from audit.merkle import Frontier, leaf_hash
+from audit.models import AuditEvent, AuditHead
 from kernel.clock import utcnow
 
 
@@ -26,12 +35,18 @@ class Event:
     item_code: str | None = None
     use_cause: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"
 
 
 def record(session: Session, event: Event, *, at: datetime | None = None) -> AuditEvent:
     """Append ``event`` in the caller's transaction: it commits, or vanishes, with what it records."""
+    head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    if head is None:
+        raise RuntimeError("the audit log has no head row: run the database migrations")
+    moment = at or utcnow()
     row = AuditEvent(
-        at=at or utcnow(),
+        seq=head.size + 1,
+        at=moment,
         action=event.action,
         actor=event.actor,
         org_code=event.org_code,
@@ -40,10 +55,34 @@ def record(session: Session, event: Event, *, at: datetime | None = None) -> Aud
         item_code=event.item_code,
         use_cause=event.use_cause,
         details=event.details,
+        outcome=event.outcome,
     )
+    leaf = leaf_hash(canonical(row))
+    row.leaf_hash = leaf.hex()
+    frontier = Frontier(head.size, [bytes.fromhex(node) for node in head.frontier])
+    frontier.append(leaf)
+    head.size, head.root = frontier.size, frontier.root().hex()
+    head.frontier = [node.hex() for node in frontier.nodes]
     session.add(row)
     session.flush()
     return row
+
+
+def canonical(row: AuditEvent) -> bytes:
+    """The bytes of ``row`` its leaf hashes (``audit.entries``)."""
+    return entry_bytes(
+        seq=row.seq,
+        at=row.at,
+        action=row.action,
+        actor=row.actor,
+        org_code=row.org_code,
+        subject=row.subject,
+        certificate_id=row.certificate_id,
+        item_code=row.item_code,
+        use_cause=row.use_cause,
+        outcome=row.outcome,
+        details=row.details or {},
+    )
 
 
 def events_about(

@@ -1,11 +1,12 @@
-"""The audit log's one table: events, numbered in the order they were committed."""
+"""The audit log's tables: events numbered without gaps, the head of their Merkle tree, and the
+signed checkpoints published of it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -21,7 +22,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_subject_seq", "subject", "seq"),
     )
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Assigned by ``audit.log.record`` under the head's row lock: 1, 2, 3, … with no gaps.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(80))  # Actor.label: never a personal identity number
@@ -32,3 +34,33 @@ class AuditEvent(Base):
     item_code: Mapped[str | None] = mapped_column(String(64))
     use_cause: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    outcome: Mapped[str] = mapped_column(String(20), default="ok")
+    # RFC 9162 leaf hash (hex) of the entry's canonical bytes (``audit.entries``).
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The one row that says how long the log is and what its tree's complete subtrees are.
+
+    Every append locks it (``SELECT … FOR UPDATE``), which is what keeps sequence numbers gapless
+    under concurrent writers; its frontier makes the current root computable in O(log n)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    frontier: Mapped[list[str]] = mapped_column(JSONType, default=list)  # hex, largest subtree first
+    root: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed, timestamped statement of the log's size and root at a moment (``audit.checkpoints``)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)  # base64 DER ECDSA over the checkpoint note
+    timestamp: Mapped[str | None] = mapped_column(Text)  # base64 RFC 3161 token over the note

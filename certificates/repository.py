@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.log import Event
+from audit.log import record as audit_record
 from certificates.errors import CertificateNotFound
 from certificates.identifiers import parse
 from certificates.lifecycle import Status, usability
@@ -67,7 +69,7 @@ def record_event(
     actor: str,
     reason: str | None,
 ) -> None:
-    """Append one entry to the certificate's history (certificate_events)."""
+    """Append one entry to the certificate's history (certificate_events) and to the audit log."""
     session.add(
         CertificateEvent(
             certificate_id=cert.id,
@@ -79,3 +81,19 @@ def record_event(
         )
     )
     session.flush()
+    details: dict[str, object] = {"to": to_status.value}
+    if from_status is not None:
+        details["from"] = from_status.value
+    if reason:
+        details["reason"] = reason
+    audit_record(
+        session,
+        Event(
+            action=f"certificate.{action}",
+            actor=actor,
+            org_code=cert.issuer_code,
+            subject=cert.holder_index,
+            certificate_id=cert.id,
+            details=details,
+        ),
+    )

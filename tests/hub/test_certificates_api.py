@@ -467,3 +467,26 @@ def test_a_batch_item_whose_file_cannot_be_stored_fails_alone_and_leaves_no_row(
     assert all(row is not None and row.file_sha256 not in refused for row in stored)
     orphaned = select(func.count()).select_from(Certificate).where(Certificate.file_sha256.in_(refused))
     assert session.scalar(orphaned) == 0
+
+
+def test_issuance_and_revocation_are_entries_of_the_audit_log(
+    client: TestClient, world: World, session: Session
+) -> None:
+    from audit.models import AuditEvent
+    from audit.verify import verify_log
+
+    cert = _issue(client, world)
+    r = client.post(
+        f"/api/v1/certificates/{cert['id']}/status",
+        json={"status": "03", "reason": "issued in error"},
+        headers=bearer(world.dept_token),
+    )
+    assert r.status_code == 200, r.text
+    entries = session.scalars(
+        select(AuditEvent).where(AuditEvent.certificate_id == cert["id"]).order_by(AuditEvent.seq)
+    ).all()
+    assert [e.action.split(".")[0] for e in entries] == ["certificate", "certificate"]
+    assert entries[0].action == "certificate.issue"
+    assert entries[1].details == {"from": "01", "to": "03", "reason": "issued in error"}
+    assert all(e.subject and e.org_code == world.dept for e in entries)
+    assert verify_log(session).ok
