@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from hub import errors
+from hub.checkpointing import checkpoint_periodically
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
 from hub.routers import (
+    audit,
     catalog,
     certificates,
     me,
@@ -36,9 +40,17 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
             configure_logging((settings or Settings()).log_level)
         hub_state = state if state is not None else build_state(settings or Settings())
         app.state.hub = hub_state
+        interval = hub_state.settings.audit.checkpoint_interval_seconds
+        checkpoints = (
+            asyncio.create_task(checkpoint_periodically(hub_state, interval)) if own and interval else None
+        )
         try:
             yield
         finally:
+            if checkpoints is not None:
+                checkpoints.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checkpoints
             if own:
                 hub_state.close()
 
@@ -60,6 +72,7 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
         me.router,
         verify.router,
         pki.router,
+        audit.router,
     ):
         app.include_router(router)
 

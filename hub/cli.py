@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hub.cli_audit import audit_app
 from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_sharing import sharing_app
@@ -175,6 +176,7 @@ app.add_typer(signatures_app, name="signatures")
 app.add_typer(seals_app, name="seals")
 app.add_typer(pki_app, name="pki")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

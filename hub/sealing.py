@@ -13,6 +13,8 @@ from typing import Any
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy.orm import Session
 
@@ -231,7 +233,19 @@ class HubSigning:
             else [],
             "seals": published,
             "qr_keys": [qr_key_entry(self.qr.public_key())],
+            "audit_keys": [qr_key_entry(self.pki.audit_key.private_key.public_key())],
         }
+
+    # -- the audit log's checkpoints ----------------------------------------------------------------
+
+    def sign_checkpoint(self, note: bytes) -> tuple[str, bytes]:
+        """The audit key's id and its ECDSA P-256 / SHA-256 signature (DER) over a checkpoint note."""
+        key = self.pki.audit_key
+        return key.kid, key.private_key.sign(note, ec.ECDSA(hashes.SHA256()))
+
+    def timestamp_token(self, sha256_digest: bytes) -> bytes:
+        """An RFC 3161 token of the hub's own TSA over a digest."""
+        return self.tsa.token(sha256_digest)
 
     def qr_trust(self) -> TrustList:
         return TrustList.from_keys([self.qr.public_key()])

@@ -89,6 +89,12 @@ class Limits(Section):
     max_batch_items: int = 1000
 
 
+class AuditSettings(Section):
+    # Every worker signs a checkpoint of the audit log this often when entries were added since the
+    # last one (0: only on demand, ``hub audit checkpoint`` or ``POST /api/v1/audit/checkpoint``).
+    checkpoint_interval_seconds: int = Field(default=300, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
@@ -109,6 +115,7 @@ class Settings(BaseSettings):
     signing: SigningSettings = Field(default_factory=SigningSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     limits: Limits = Field(default_factory=Limits)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

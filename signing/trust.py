@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -110,6 +110,7 @@ class TrustList:
     roots: tuple[str, ...] = ()
     intermediates: tuple[str, ...] = ()
     seals: tuple[Mapping[str, Any], ...] = ()
+    audit_keys: Mapping[str, ec.EllipticCurvePublicKey] = field(default_factory=dict)  # checkpoints
 
     @classmethod
     def from_keys(cls, keys: Iterable[ec.EllipticCurvePublicKey]) -> TrustList:
@@ -144,23 +145,29 @@ class TrustList:
         seals = document.get("seals", [])
         if not isinstance(seals, list) or not all(isinstance(s, dict) for s in seals):
             raise TrustListError("seals must be a list of objects")
-        entries = document.get("qr_keys", [])
-        if not isinstance(entries, list):
-            raise TrustListError("qr_keys must be a list")
-        keys: dict[str, ec.EllipticCurvePublicKey] = {}
-        for entry in entries:
-            if not isinstance(entry, dict):
-                raise TrustListError("a qr_keys item is not an object")
-            kid, alg = entry.get("kid"), entry.get("alg")
-            if alg != ALG:
-                raise TrustListError(f"qr key {kid!r} has algorithm {alg!r}; only {ALG} is supported")
-            key = _key_from_jwk(entry.get("jwk"))
-            if kid != kid_for(key):
-                raise TrustListError(f"qr key {kid!r} does not match its public key (kid {kid_for(key)})")
-            keys[kid] = key
         return cls(
-            qr_keys=keys,
+            qr_keys=_keys(document, "qr_keys"),
             roots=strings("roots"),
             intermediates=strings("intermediates"),
             seals=tuple(seals),
+            audit_keys=_keys(document, "audit_keys"),
         )
+
+
+def _keys(document: dict[str, Any], name: str) -> dict[str, ec.EllipticCurvePublicKey]:
+    """A list of ``{"kid", "alg", "jwk"}`` entries (``qr_keys``, ``audit_keys``), each checked."""
+    entries = document.get(name, [])
+    if not isinstance(entries, list):
+        raise TrustListError(f"{name} must be a list")
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise TrustListError(f"a {name} item is not an object")
+        kid, alg = entry.get("kid"), entry.get("alg")
+        if alg != ALG:
+            raise TrustListError(f"{name} key {kid!r} has algorithm {alg!r}; only {ALG} is supported")
+        key = _key_from_jwk(entry.get("jwk"))
+        if kid != kid_for(key):
+            raise TrustListError(f"{name} key {kid!r} does not match its public key (kid {kid_for(key)})")
+        keys[kid] = key
+    return keys

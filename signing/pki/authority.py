@@ -71,6 +71,7 @@ class HubPKI:
     ocsp_cert: asn1_x509.Certificate
     ocsp_key: PrivateKey
     qr_key: QRKey
+    audit_key: QRKey  # signs the audit log's checkpoints; published like the QR key
     root_key: PrivateKey | None
     ocsp_url: str = field(init=False)
     crl_url: str = field(init=False)
@@ -174,11 +175,15 @@ class HubPKI:
                 cert = service_certificate(profile, key, issuing, issuing_key, org_name, base_url)
                 store.save_cert(name, cert)
             services[name] = (cert, key)
-        if not store.has_key("qr"):
-            store.save_key("qr", ec.generate_private_key(ec.SECP256R1()))
-        qr = store.load_key("qr")
-        if not isinstance(qr, ec.EllipticCurvePrivateKey):
-            raise PKIError("the QR key must be an EC key")
+        raw: dict[str, ec.EllipticCurvePrivateKey] = {}
+        for name in ("qr", "audit"):
+            if not store.has_key(name):
+                store.save_key(name, ec.generate_private_key(ec.SECP256R1()))
+            key = store.load_key(name)
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise PKIError(f"the {name} key must be an EC key")
+            raw[name] = key
+        qr, audit = raw["qr"], raw["audit"]
         return cls(
             directory=store.directory,
             base_url=base_url,
@@ -190,6 +195,7 @@ class HubPKI:
             ocsp_cert=to_asn1(services["ocsp"][0]),
             ocsp_key=services["ocsp"][1],
             qr_key=QRKey(qr, kid_for(qr.public_key())),
+            audit_key=QRKey(audit, kid_for(audit.public_key())),
             root_key=store.load_key("root") if store.has_key("root") else None,
         )
 

@@ -29,8 +29,8 @@ from tests.factories import bearer, new_ric, new_uscc
 HUB = str(Path(sys.executable).parent / "hub")
 MASTER_KEY = "cli-test-master-key-0123456789abcdef0123456789"
 
-# The commands of the public contract's CLI table (api.md); `hub audit verify` comes with the audit log.
-CONTRACT_COMMANDS = ["serve", "db", "orgs", "clients", "dev", "catalog", "demo", "verify", "search"]
+# The commands of the public contract's CLI table (api.md).
+CONTRACT_COMMANDS = ["serve", "db", "orgs", "clients", "dev", "catalog", "demo", "verify", "search", "audit"]
 
 
 @dataclass

@@ -1,0 +1,139 @@
+"""The audit log over HTTP: its latest signed checkpoint and proofs (public), its entries (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from audit.checkpoints import consistency, inclusion, latest_checkpoint, make_checkpoint, note
+from audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
+from hub.state import HubState
+from kernel.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+MAX_SEQ = 2**31 - 1
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str  # hex
+    signed_at: datetime
+    key_id: str  # the trust list's audit_keys kid
+    signature: str  # base64 DER ECDSA P-256 / SHA-256 over ``note``
+    timestamp: str | None  # base64 RFC 3161 token over SHA-256(note)
+    note: str  # the signed text (docs/audit.md)
+
+
+def checkpoint_out(state: HubState, checkpoint: AuditCheckpoint) -> CheckpointOut:
+    text = note(state.settings.public_url, checkpoint.size, checkpoint.root, checkpoint.signed_at)
+    return CheckpointOut(
+        size=checkpoint.size,
+        root=checkpoint.root,
+        signed_at=checkpoint.signed_at,
+        key_id=checkpoint.key_id,
+        signature=checkpoint.signature,
+        timestamp=checkpoint.timestamp,
+        note=text.decode(),
+    )
+
+
+@router.get("/checkpoint", response_model=CheckpointOut)
+def get_checkpoint(session: ReadSessionDep, state: StateDep) -> CheckpointOut:
+    """The latest signed checkpoint of the audit log (anyone may fetch and keep it)."""
+    checkpoint = latest_checkpoint(session)
+    if checkpoint is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return checkpoint_out(state, checkpoint)
+
+
+@router.post("/checkpoint", response_model=CheckpointOut)
+def sign_checkpoint(admin: AdminDep, session: SessionDep, state: StateDep) -> CheckpointOut:
+    """Sign a checkpoint of the log now (admin); answers the latest if nothing was added since."""
+    made = make_checkpoint(
+        session,
+        origin=state.settings.public_url,
+        sign=state.signing.sign_checkpoint,
+        timestamp=state.signing.timestamp_token,
+    )
+    checkpoint = made or latest_checkpoint(session)
+    if checkpoint is None:
+        raise NotFound("the audit log is empty")
+    return checkpoint_out(state, checkpoint)
+
+
+class InclusionOut(BaseModel):
+    seq: int
+    size: int
+    leaf_hash: str
+    hashes: list[str]
+
+
+@router.get("/proof/inclusion", response_model=InclusionOut)
+def inclusion_proof(
+    session: ReadSessionDep,
+    seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+) -> InclusionOut:
+    """The audit path of entry ``seq`` in the tree of the first ``size`` entries (RFC 9162 2.1.3)."""
+    leaf, hashes = inclusion(session, seq, size)
+    return InclusionOut(seq=seq, size=size, leaf_hash=leaf, hashes=hashes)
+
+
+class ConsistencyOut(BaseModel):
+    first: int
+    second: int
+    hashes: list[str]
+
+
+@router.get("/proof/consistency", response_model=ConsistencyOut)
+def consistency_proof(
+    session: ReadSessionDep,
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+) -> ConsistencyOut:
+    """The proof that the tree of ``first`` entries is a prefix of that of ``second`` (RFC 9162 2.1.4)."""
+    return ConsistencyOut(first=first, second=second, hashes=consistency(session, first, second))
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    actor: str
+    org_code: str | None
+    subject: str | None
+    certificate_id: str | None
+    item_code: str | None
+    use_cause: str | None
+    outcome: str
+    details: dict[str, Any]
+    leaf_hash: str
+
+
+class EventsOut(BaseModel):
+    size: int
+    events: list[EventOut]
+
+
+@router.get("/events", response_model=EventsOut)
+def events(
+    admin: AdminDep,
+    session: ReadSessionDep,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventsOut:
+    """Entries after ``after``, oldest first (admin): enough to recompute every leaf."""
+    head = session.get(AuditHead, 1)
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit)
+    )
+    return EventsOut(
+        size=head.size if head else 0,
+        events=[EventOut.model_validate(row, from_attributes=True) for row in rows],
+    )
