@@ -70,10 +70,14 @@ USCC = Annotated[str, AfterValidator(_check_uscc)]
 TypeCode = Annotated[str, AfterValidator(_check_type_code)]
 CatalogCode = Annotated[str, AfterValidator(_check_catalog_code)]
 Identifier = Annotated[str, AfterValidator(_check_identifier)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# Names, labels and keywords are one line of printable text; descriptions may break lines. Control
+# characters (NUL, which PostgreSQL refuses, escape sequences, bells) are refused everywhere.
+_LINE = r"^[^\x00-\x1f\x7f]*$"
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_LINE)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_LINE)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_TEXT)]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_LINE)]
 
 Sharing = Literal["unconditional", "conditional", "none"]
 HolderKind = Literal["111", "001"]

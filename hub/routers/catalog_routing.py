@@ -67,7 +67,7 @@ def catalog_writer(state: StateDep, session: SessionDep, _editor: CatalogEditorD
 
 WriterDep = Annotated[Session, Depends(catalog_writer)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="entries to skip")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="entries to skip")]  # beyond: OverflowError
 
 PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Replaced (or already as given)"},

@@ -207,6 +207,10 @@ def test_reads_are_public(client: TestClient, catalog: dict[str, str]) -> None:
         ({"fields": [{"name": "a", "label": "A", "type": "blob"}]}, "fields[0].type"),
         ({"nmae": "typo"}, "nmae"),
         ({"issuers": ["not-a-uscc"]}, "issuers[0]"),
+        ({"name": "营业\x00执照"}, "name"),  # NUL: PostgreSQL refuses it, a 500 there
+        ({"name": "营业执照\x1b[31m"}, "name"),  # a terminal escape, into every log and CLI
+        ({"fields": [{"name": "a", "label": "名\n称"}]}, "fields[0].label"),
+        ({"description": "说明\x07"}, "description"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -298,10 +302,17 @@ def test_every_list_answers_total_and_items(client: TestClient, catalog: dict[st
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset")]
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=9223372036854775808", "offset"),  # was a 500: OverflowError binding the value
+    ],
 )
-def test_bad_paging_is_422(client: TestClient, query: str, field: str) -> None:
-    assert problem(client.get(f"/api/v1/items?{query}"), 422)["field"] == field
+@pytest.mark.parametrize("path", ["items", "certificate-types", "data-resources", "one-things"])
+def test_bad_paging_is_422(client: TestClient, query: str, field: str, path: str) -> None:
+    assert problem(client.get(f"/api/v1/{path}?{query}"), 422)["field"] == field
 
 
 # -- organizations --------------------------------------------------------------------------
