@@ -48,10 +48,20 @@ class IssuanceRequest:
 
     def content_hash(self) -> str:
         """Same request content, same hash: the key to idempotent repeats."""
+        check_scalar_values(self.data)  # before anything walks it: a nested value could be 600 deep
         body = asdict(self)
         body["file"] = hashlib.sha256(self.file).hexdigest() if self.file is not None else None
         text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_scalar_values(data: dict[str, Any]) -> None:
+    """Every face value is one string, number, boolean or null: nothing nested."""
+    for name, value in data.items():
+        if not (value is None or isinstance(value, str | int | float | bool)):
+            raise ValidationFailed(
+                "a face value must be a single value, not a list or object", field=f"data.{name}"
+            )
 
 
 def validate_holder_code(kind: str, code: str, *, field_name: str = "holder.code") -> str:

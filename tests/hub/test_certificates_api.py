@@ -490,3 +490,26 @@ def test_issuance_and_revocation_are_entries_of_the_audit_log(
     assert entries[1].details == {"from": "01", "to": "03", "reason": "issued in error"}
     assert all(e.subject and e.org_code == world.dept for e in entries)
     assert verify_log(session).ok
+
+
+def _deep(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_a_deeply_nested_face_value_is_422_alone_in_a_batch(
+    client: TestClient, world: World, session: Session
+) -> None:
+    # It was a 500 (RecursionError hashing the request); in a batch the whole call failed after the
+    # first item had committed, and the third was never issued.
+    deep = issue_body(world.type_code, new_uscc("91310000"))
+    deep["data"] = {"company_name": _deep(600)}
+    single = client.post("/api/v1/certificates", json=deep, headers=bearer(world.dept_token))
+    assert single.status_code == 422 and single.json()["field"] == "data.company_name"
+    good = [issue_body(world.type_code, new_uscc("91310000")) for _ in range(2)]
+    items = {"items": [good[0], deep, good[1]]}
+    r = client.post("/api/v1/certificates/batch", json=items, headers=bearer(world.dept_token))
+    assert r.status_code == 200
+    assert [x["status"] for x in r.json()["results"]] == [201, 422, 201]
