@@ -97,3 +97,12 @@ def events_about(
         select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
     ).all()
     return total, list(rows)
+
+
+def events_after(session: Session, after: int, limit: int) -> tuple[int, list[AuditEvent]]:
+    """The log's size and its entries numbered after ``after``, oldest first (at most ``limit``)."""
+    head = session.get(AuditHead, 1)
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit)
+    )
+    return (head.size if head else 0), list(rows)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from audit.checkpoints import consistency, inclusion, latest_checkpoint, make_checkpoint, note
-from audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from audit.log import events_after
+from audit.models import AuditCheckpoint
 from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
 from hub.state import HubState
 from kernel.errors import NotFound
@@ -129,11 +129,5 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventsOut:
     """Entries after ``after``, oldest first (admin): enough to recompute every leaf."""
-    head = session.get(AuditHead, 1)
-    rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit)
-    )
-    return EventsOut(
-        size=head.size if head else 0,
-        events=[EventOut.model_validate(row, from_attributes=True) for row in rows],
-    )
+    size, rows = events_after(session, after, limit)
+    return EventsOut(size=size, events=[EventOut.model_validate(row, from_attributes=True) for row in rows])

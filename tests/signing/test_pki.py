@@ -49,7 +49,8 @@ def test_two_processes_creating_at_once_agree(tmp_path: Path) -> None:
 def test_private_keys_are_never_written_in_clear(tmp_path: Path) -> None:
     _open(tmp_path)
     key_files = sorted(tmp_path.glob("*.key.pem"))
-    assert {p.name for p in key_files} == {f"{n}.key.pem" for n in ("root", "issuing", "tsa", "ocsp", "qr")}
+    names = ("root", "issuing", "tsa", "ocsp", "qr", "audit")
+    assert {p.name for p in key_files} == {f"{n}.key.pem" for n in names}
     for path in key_files:
         assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
