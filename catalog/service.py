@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from audit.log import Event
+from audit.log import record as audit_record
 from catalog.catalogfile import SECTIONS, CatalogBundle, load_catalog_file
 from catalog.codes import catalog_code_valid, type_code_valid
 from catalog.errors import CertificateTypeNotFound, DataResourceNotFound, ItemNotFound, OneThingNotFound
@@ -203,8 +205,9 @@ def _check_code(kind: EntryKind[M], code: str) -> None:
         raise ValidationFailed(f"{kind.code_field}: a {kind.label} code is {what}", field=kind.code_field)
 
 
-def put_entry(session: Session, kind: EntryKind[M], code: str, body: M) -> Put[M]:
-    """Create or replace an entry of ``kind``; its code and references are checked first."""
+def put_entry(session: Session, kind: EntryKind[M], code: str, body: M, *, actor: str = "system") -> Put[M]:
+    """Create or replace an entry of ``kind``; its code and references are checked first. A change is
+    an entry of the audit log, by ``actor``."""
     _check_code(kind, code)
     check_references(body, DatabaseLookup(session))
     definition = _definition(body)
@@ -228,6 +231,8 @@ def put_entry(session: Session, kind: EntryKind[M], code: str, body: M) -> Put[M
         doc = _search_doc(kind, code, body)
         EmbeddedSearchIndex(session).index([doc])
         record_change(session, doc)
+        action = "catalog.create" if created else "catalog.update"
+        audit_record(session, Event(action=action, actor=actor, details={"kind": kind.name, "code": code}))
     return Put(entry=_entry(kind, row), created=created, changed=changed)
 
 

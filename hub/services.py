@@ -17,10 +17,17 @@ from kernel.db import unit_of_work
 
 
 def register_organization(
-    state: HubState, session: Session, *, code: str, name: str, kind: str, demo: bool = False
+    state: HubState,
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    demo: bool = False,
+    actor: str = "system",
 ) -> Organization:
     """Register or update an organization; a department gets its seal."""
-    org = put_organization(session, code=code, name=name, kind=kind, demo=demo)
+    org = put_organization(session, code=code, name=name, kind=kind, demo=demo, actor=actor)
     if org.kind == "department":
         state.signing.ensure_seal(session, org.code, org.name)
     return org

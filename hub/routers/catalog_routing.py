@@ -5,7 +5,7 @@
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -58,14 +58,19 @@ def catalog_router() -> APIRouter:
 # --------------------------------------------------------------------------------------------
 
 
-def catalog_writer(state: StateDep, session: SessionDep, _editor: CatalogEditorDep) -> Session:
-    """The request's session, with an external search index following its commit."""
+class CatalogWrite(NamedTuple):
+    session: Session
+    actor: str
+
+
+def catalog_writer(state: StateDep, session: SessionDep, editor: CatalogEditorDep) -> CatalogWrite:
+    """The request's session, with an external search index following its commit, and its editor."""
     if state.search is not None:
         follow_commits(session, state.search)
-    return session
+    return CatalogWrite(session, editor.label)
 
 
-WriterDep = Annotated[Session, Depends(catalog_writer)]
+WriterDep = Annotated[CatalogWrite, Depends(catalog_writer)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="entries to skip")]  # beyond: OverflowError
 
@@ -135,8 +140,8 @@ def add_entry_routes(
     @router.put(
         entry_path, name=f"put_{name}", description=put_doc, response_model=out, responses=PUT_RESPONSES
     )
-    def put_entry(entry_code: Code, body: Body, session: WriterDep, response: Response) -> Any:  # type: ignore[valid-type]
-        stored = service.put_entry(session, kind, entry_code, body)
+    def put_entry(entry_code: Code, body: Body, write: WriterDep, response: Response) -> Any:  # type: ignore[valid-type]
+        stored = service.put_entry(write.session, kind, entry_code, body, actor=write.actor)
         response.status_code = 201 if stored.created else 200
         return _out(out, stored.entry)
 

@@ -45,10 +45,13 @@ def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
 
 @router.put("/organizations/{code}", response_model=OrganizationOut, responses=PUT_RESPONSES)
 def put_organization(
-    code: str, body: OrganizationPut, state: StateDep, session: WriterDep, response: Response
+    code: str, body: OrganizationPut, state: StateDep, write: WriterDep, response: Response
 ) -> Any:
     """Register or update an organization by its 统一社会信用代码 (a department gets its seal). Admin only."""
+    session = write.session
     created = find_organization(session, code) is None
-    org = register_organization(state, session, code=code, name=body.name, kind=body.kind, demo=body.demo)
+    org = register_organization(
+        state, session, code=code, name=body.name, kind=body.kind, demo=body.demo, actor=write.actor
+    )
     response.status_code = 201 if created else 200
     return OrganizationOut(code=org.code, name=org.name, kind=org.kind, demo=org.demo)
