@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -115,18 +117,32 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413 before reading them whole."""
+    """Refuse bodies over the limit with 413 before reading them whole.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``max_bytes`` holds for every request. ``routes`` — ``(method, path pattern, limit)`` — lowers it
+    for the endpoints that carry one PDF (``Limits.pdf_routes``), so that a file over
+    ``max_pdf_bytes`` is answered from its ``Content-Length`` (or as soon as a streamed body passes
+    the limit) instead of being received whole, spooled, parsed and decoded first."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, routes: Sequence[tuple[str, str, int]] = ()) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.routes = [(method, re.compile(path), limit) for method, path, limit in routes]
+
+    def limit_for(self, scope: Scope) -> int:
+        method, path = scope.get("method"), scope.get("path", "")
+        for route_method, pattern, limit in self.routes:
+            if method == route_method and pattern.fullmatch(path):
+                return min(limit, self.max_bytes)
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._too_large(send, limit)
                 return
         seen = 0
 
@@ -135,20 +151,20 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # Raised inside the endpoint's body read: the problem handler answers 413.
-                    raise HTTPException(413, f"the request body exceeds {self.max_bytes} bytes")
+                    raise HTTPException(413, f"the request body exceeds {limit} bytes")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "type": "https://hub.example/problems/payload_too_large",
                 "title": "Payload Too Large",
                 "status": 413,
-                "detail": f"the request body exceeds {self.max_bytes} bytes",
+                "detail": f"the request body exceeds {limit} bytes",
                 "code": "payload_too_large",
             }
         ).encode()

@@ -83,10 +83,29 @@ class IdentitySettings(Section):
     leeway_seconds: int = 30
 
 
+# What a body holds besides the PDF: a multipart part's headers and boundaries; an issuance's
+# other fields (face data stays far below this: it must fit on one page).
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+JSON_ENVELOPE_BYTES = 1024 * 1024
+
+
 class Limits(Section):
     max_body_bytes: int = 64 * 1024 * 1024
     max_pdf_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 1000
+
+    def pdf_routes(self) -> list[tuple[str, str, int]]:
+        """The endpoints that take one PDF, with the largest body that can hold one of
+        ``max_pdf_bytes``: the file plus a multipart envelope for ``/verify``; its base64 plus the
+        rest of the JSON body for an issuance or a new version. Bodies over it are refused (413)
+        before they are read (``hub.observability.BodySizeLimitMiddleware``)."""
+        multipart = self.max_pdf_bytes + UPLOAD_ENVELOPE_BYTES
+        base64_json = 4 * -(-self.max_pdf_bytes // 3) + JSON_ENVELOPE_BYTES
+        return [
+            ("POST", "/api/v1/verify", multipart),
+            ("POST", "/api/v1/certificates", base64_json),
+            ("POST", "/api/v1/certificates/[^/]+/versions", base64_json),
+        ]
 
 
 class AuditSettings(Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -26,6 +27,8 @@ from hub.sealing import HubSigning
 from hub.settings import Settings, load_master_key
 from kernel.db import unit_of_work
 from sharing.copies import CopyServices
+from signing.trust import TrustList
+from signing.validation import SignatureReport
 
 
 @dataclass
@@ -46,6 +49,9 @@ class HubState:
     access: CertificateAccess
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # One seal validation at a time per process (``validate``); shared by ``with_sessions`` copies.
+    verification_lock: threading.Lock = field(default_factory=threading.Lock)
+    _qr_trust: TrustList | None = None
 
     def with_sessions(self, factory: sessionmaker[Session]) -> HubState:
         """This state with every session taken from ``factory`` (tests bind it to one transaction)."""
@@ -53,6 +59,22 @@ class HubState:
 
     def today(self) -> date:
         return self.clock().date()
+
+    def validate(self, session: Session, pdf: bytes) -> SignatureReport:
+        """The seal's report for a PDF (``HubSigning.validate``), one validation at a time.
+
+        Validation is CPU-bound Python: threads taking turns under the GIL each cost more than
+        one after the other (four concurrent verifications took 13-15 % more CPU apiece —
+        docs/benchmarks.md, "Verification"). Processes (``hub serve --workers N``) still validate
+        in parallel."""
+        with self.verification_lock:
+            return self.signing.validate(session, pdf)
+
+    def qr_trust(self) -> TrustList:
+        """The QR keys offline verifiers trust (the hub's one QR key), built once, not per request."""
+        if self._qr_trust is None:
+            self._qr_trust = self.signing.qr_trust()
+        return self._qr_trust
 
     def readiness_probes(self) -> dict[str, Callable[[], None]]:
         """Checks beyond the database, by name: each raises when its backend is unreachable."""
@@ -83,7 +105,7 @@ class HubState:
         """What annotated copies need: the originals, their validation, the hub's own seal."""
         return CopyServices(
             blobs=self.blobs,
-            validate=lambda pdf: self.signing.validate(session, pdf),
+            validate=lambda pdf: self.validate(session, pdf),
             seal=lambda pdf: self.signing.seal_as_hub(session, pdf),
         )
 

@@ -15,7 +15,11 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from asn1crypto import cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.core import Void
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import (
@@ -194,7 +198,9 @@ def _has_revinfo(root: Any) -> bool:
 
 def _signature_timestamp(signed_data: cms.SignedData) -> cms.ContentInfo | None:
     attrs = signed_data["signer_infos"][0]["unsigned_attrs"]
-    if attrs.native is None:
+    # Never ``attrs.native``: that converts the whole timestamp token (its certificates, its CMS)
+    # to Python values — hundreds of milliseconds of asn1crypto work per call, for a yes/no.
+    if isinstance(attrs, Void):
         return None
     for attr in attrs:
         if attr["type"].native == "signature_time_stamp_token":
@@ -233,13 +239,14 @@ async def _validate_seal(
     doc_ts_time = _gen_time(doc_ts[0].signed_data) if doc_ts and claimed_ts_time is None else None
 
     moment = validation_time or claimed_ts_time or doc_ts_time
-    status = await _run_validation(reader, seal, trust_roots, intermediates, moment)
+    evidence = _Evidence.read(reader, trust_roots, intermediates)
+    status = await _run_validation(seal, evidence, moment)
     timestamp_ok = _timestamp_ok(status)
     if doc_ts_time is not None:
-        timestamp_ok = await _doc_timestamp_ok(reader, doc_ts[0], trust_roots, intermediates)
+        timestamp_ok = await _doc_timestamp_ok(doc_ts[0], evidence)
     if moment is not None and validation_time is None and not timestamp_ok:
         # the claimed time is not backed by a trusted timestamp: judge the certificate as of now
-        status = await _run_validation(reader, seal, trust_roots, intermediates, None)
+        status = await _run_validation(seal, evidence, None)
         moment = None
     signed_at = claimed_ts_time or doc_ts_time or status.signer_reported_dt
 
@@ -299,50 +306,77 @@ async def _validate_seal(
     )
 
 
-def _context(
-    reader: PdfFileReader,
-    trust_roots: Sequence[asn1_x509.Certificate],
-    intermediates: Sequence[asn1_x509.Certificate],
-    moment: datetime | None,
-) -> ValidationContext:
-    kwargs: dict[str, Any] = {
-        "trust_roots": list(trust_roots),
-        "other_certs": list(intermediates),
-        "allow_fetching": False,
-        "revocation_mode": "soft-fail",
-    }
-    if moment is not None:
-        kwargs["moment"] = moment
-        kwargs["best_signature_time"] = moment
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except Exception:  # no DSS (or an unreadable one): validate with what the caller gave
+@dataclass(frozen=True)
+class _Evidence:
+    """What every validation context of one document starts from, read and parsed once: the
+    caller's trust roots and intermediates and the document's DSS (certificates, OCSP responses,
+    CRLs). pyHanko's ``DocumentSecurityStore.as_validation_context`` reads and parses the DSS again
+    for each context, and a B-T/B-LT seal needs two (the seal at its timestamp's time, the
+    timestamp now) — three or four when a timestamp fails or a document timestamp is checked.
+    Each context still gets its own certificate registry and revocation manager; only the parsed
+    objects are shared."""
+
+    trust_roots: tuple[asn1_x509.Certificate, ...]
+    certs: tuple[asn1_x509.Certificate, ...]
+    ocsps: tuple[asn1_ocsp.OCSPResponse, ...] | None
+    crls: tuple[asn1_crl.CertificateList, ...] | None
+
+    @classmethod
+    def read(
+        cls,
+        reader: PdfFileReader,
+        trust_roots: Sequence[asn1_x509.Certificate],
+        intermediates: Sequence[asn1_x509.Certificate],
+    ) -> _Evidence:
+        roots, extra = tuple(trust_roots), tuple(intermediates)
+        try:
+            dss = DocumentSecurityStore.read_dss(reader)
+        except Exception:  # no DSS (or an unreadable one): validate with what the caller gave
+            return cls(roots, extra, None, None)
+        # The caller's own certificates (already parsed) stand for the same bytes in the DSS.
+        given = {cert.dump(): cert for cert in (*roots, *extra)}
+        certs = []
+        for ref in dss.certs.values():
+            der = ref.get_object().read_data(DecodePurpose.CERTIFICATE)
+            certs.append(given.get(der) or asn1_x509.Certificate.load(der))
+        ocsps = tuple(
+            asn1_ocsp.OCSPResponse.load(ref.get_object().read_data(DecodePurpose.OCSP_RESPONSE))
+            for ref in dss.ocsps
+        )
+        crls = tuple(
+            asn1_crl.CertificateList.load(ref.get_object().read_data(DecodePurpose.CRL)) for ref in dss.crls
+        )
+        # DSS certificates first, then the caller's: the order as_validation_context gives them.
+        return cls(roots, (*certs, *extra), ocsps, crls)
+
+    def context(self, moment: datetime | None) -> ValidationContext:
+        kwargs: dict[str, Any] = {
+            "trust_roots": list(self.trust_roots),
+            "other_certs": list(self.certs),
+            "allow_fetching": False,
+            "revocation_mode": "soft-fail",
+        }
+        if self.ocsps is not None and self.crls is not None:
+            kwargs["ocsps"] = list(self.ocsps)
+            kwargs["crls"] = list(self.crls)
+        if moment is not None:
+            kwargs["moment"] = moment
+            kwargs["best_signature_time"] = moment
         return ValidationContext(**kwargs)
-    return dss.as_validation_context(kwargs)
 
 
 async def _run_validation(
-    reader: PdfFileReader,
-    seal: EmbeddedPdfSignature,
-    trust_roots: Sequence[asn1_x509.Certificate],
-    intermediates: Sequence[asn1_x509.Certificate],
-    moment: datetime | None,
+    seal: EmbeddedPdfSignature, evidence: _Evidence, moment: datetime | None
 ) -> PdfSignatureStatus:
-    context = _context(reader, trust_roots, intermediates, moment)
-    ts_context = _context(reader, trust_roots, intermediates, None)
     return await async_validate_pdf_signature(
-        seal, signer_validation_context=context, ts_validation_context=ts_context
+        seal,
+        signer_validation_context=evidence.context(moment),
+        ts_validation_context=evidence.context(None),
     )
 
 
-async def _doc_timestamp_ok(
-    reader: PdfFileReader,
-    ts: EmbeddedPdfSignature,
-    trust_roots: Sequence[asn1_x509.Certificate],
-    intermediates: Sequence[asn1_x509.Certificate],
-) -> bool:
-    context = _context(reader, trust_roots, intermediates, None)
-    status = await async_validate_pdf_timestamp(ts, validation_context=context)
+async def _doc_timestamp_ok(ts: EmbeddedPdfSignature, evidence: _Evidence) -> bool:
+    status = await async_validate_pdf_timestamp(ts, validation_context=evidence.context(None))
     return bool(status.intact and status.valid and status.trusted)
 
 

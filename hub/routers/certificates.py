@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -19,6 +18,7 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from certificates.batch import issue_batch as issue_each
+from certificates.errors import PdfTooLarge
 from certificates.issuance import issue as issue_in_phases
 from certificates.lifecycle import effective_status
 from certificates.models import Certificate
@@ -99,16 +99,21 @@ class CertificateOut(BaseModel):
     links: dict[str, str]
 
 
-def _decode_file(text: str | None, field: str = "file") -> bytes | None:
+def _decode_file(text: str | None, max_bytes: int, field: str = "file") -> bytes | None:
+    """The department's PDF from its base64, refused unread when it would decode to more than
+    ``max_bytes`` (the answer ``check_uploaded_pdf`` gives after decoding, without the copy)."""
     if text is None:
         return None
+    if len(text) // 4 * 3 - 2 > max_bytes:  # base64 decodes to 3 bytes per 4 characters, less padding
+        raise PdfTooLarge(f"the PDF is larger than {max_bytes} bytes", field=field)
     try:
-        return base64.b64decode(text, validate=True)
+        # base64.b64decode(text, validate=True) is exactly this, after copying text into bytes.
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed("file must be base64", field=field) from None
 
 
-def _request(body: CertificateBody, type_code: str, holder: Holder) -> IssuanceRequest:
+def _request(body: CertificateBody, type_code: str, holder: Holder, max_pdf_bytes: int) -> IssuanceRequest:
     return IssuanceRequest(
         type_code=type_code,
         external_id=body.external_id,
@@ -119,12 +124,13 @@ def _request(body: CertificateBody, type_code: str, holder: Holder) -> IssuanceR
         area_code=body.area_code,
         data=body.data,
         serial=body.serial,
-        file=_decode_file(body.file),
+        file=_decode_file(body.file, max_pdf_bytes),
     )
 
 
-def _issue_request(body: IssueBody) -> IssuanceRequest:
-    return _request(body, body.type_code, Holder(body.holder.name, body.holder.kind, body.holder.code))
+def _issue_request(body: IssueBody, max_pdf_bytes: int) -> IssuanceRequest:
+    holder = Holder(body.holder.name, body.holder.kind, body.holder.code)
+    return _request(body, body.type_code, holder, max_pdf_bytes)
 
 
 def certificate_out(
@@ -178,7 +184,7 @@ def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Res
         state.units(),
         state.certificate_services,
         issuer_code=caller.org_code,
-        request=_issue_request(body),
+        request=_issue_request(body, state.settings.limits.max_pdf_bytes),
         actor=caller.label,
     )
     if not issued.created:
@@ -225,7 +231,7 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> Batc
         state.units(),
         state.certificate_services,
         issuer_code=caller.org_code,
-        requests=(_batch_item(raw) for raw in body.items),
+        requests=(_batch_item(raw, state.settings.limits.max_pdf_bytes) for raw in body.items),
         actor=caller.label,
     )
     results: list[BatchResult] = []
@@ -241,10 +247,10 @@ def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> Batc
     return BatchOut(results=results)
 
 
-def _batch_item(raw: dict[str, Any]) -> IssuanceRequest | DomainError:
+def _batch_item(raw: dict[str, Any], max_pdf_bytes: int) -> IssuanceRequest | DomainError:
     """One item's request, or the error a single issuance of it would answer."""
     try:
-        return _issue_request(IssueBody.model_validate(raw))
+        return _issue_request(IssueBody.model_validate(raw), max_pdf_bytes)
     except ValidationError as e:  # report the first field at fault, as a single issuance would
         first = e.errors()[0]
         loc = field_path(tuple(first["loc"]))
@@ -307,6 +313,8 @@ def change(
         state.access,
         certificate_id=certificate_id,
         actor=caller,
-        request_for=lambda type_code, holder: _request(body, type_code, holder),
+        request_for=lambda type_code, holder: _request(
+            body, type_code, holder, state.settings.limits.max_pdf_bytes
+        ),
     )
     return certificate_out(state, issued.certificate, caller, issued.verification_code)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
 from hub.deps import ReadSessionDep, StateDep
@@ -49,17 +50,22 @@ async def verify_upload(
     session: ReadSessionDep,
     state: StateDep,
 ) -> VerificationOut:
-    """Check an uploaded PDF: its seal, and what the registry says of the certificate."""
+    """Check an uploaded PDF: its seal, and what the registry says of the certificate.
+
+    The upload was spooled to a temporary file as it arrived (in memory up to 1 MiB, then on disk)
+    and its body bounded by ``Limits.pdf_routes``; only a file within ``max_pdf_bytes`` is read."""
     limit = state.settings.limits.max_pdf_bytes
+    too_large = PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
+    if file.size is not None and file.size > limit:
+        raise too_large
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
+        raise too_large
     if not data:
         raise ValidationFailed("the file is empty", field="file")
-    from starlette.concurrency import run_in_threadpool
 
     def work() -> Verification:
-        report = state.signing.validate(session, data)
+        report = state.validate(session, data)
         return verify_pdf(
             session, data, report, state.today(), copy_sealer=state.settings.signing.operator_code
         )
@@ -87,7 +93,7 @@ class QRBody(BaseModel):
 @router.post("/verify/qr", response_model=VerificationOut)
 def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
-    result = verify_qr(session, body.payload, state.signing.qr_trust(), state.clock())
+    result = verify_qr(session, body.payload, state.qr_trust(), state.clock())
     return verification_out(result).model_copy(update={"signature": None})
 
 

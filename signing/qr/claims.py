@@ -62,6 +62,9 @@ class ClaimKey(IntEnum):
     ISSUED_AT = 8  # when this QR payload was signed, epoch seconds (UTC)
 
 
+_CLAIM_KEYS = frozenset(int(k) for k in ClaimKey)
+
+
 @dataclass(frozen=True)
 class QRClaims:
     """What the QR code asserts about one certificate."""
@@ -112,7 +115,7 @@ class QRClaims:
         """Parse a decoded claims map; raises ``ValueError`` with a plain reason if it is not one."""
         if not isinstance(claims, Mapping):
             raise ValueError("the claims are not a map")
-        unknown = set(claims) - {int(k) for k in ClaimKey}
+        unknown = set(claims) - _CLAIM_KEYS
         if unknown:
             raise ValueError(f"unknown claim keys {sorted(map(str, unknown))}")
 

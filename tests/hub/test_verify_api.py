@@ -283,3 +283,23 @@ def test_uploaded_pdf_base64_roundtrip_verifies(client: TestClient, issued: Issu
     assert r.status_code == 201
     pdf = client.get(f"/api/v1/certificates/{r.json()['id']}/file", headers=bearer(issued.dept_token)).content
     assert _verify(client, pdf)["result"] == "valid"
+
+
+def test_the_same_file_verified_again_sees_a_status_change(client: TestClient, issued: Issued) -> None:
+    """Nothing of a verdict is kept between calls: the registry is asked every time."""
+    assert _verify(client, issued.pdf)["result"] == "valid"
+    r = client.post(
+        f"/api/v1/certificates/{issued.id}/status",
+        json={"status": "02", "reason": "暂扣"},
+        headers=bearer(issued.dept_token),
+    )
+    assert r.status_code == 200
+    body = _verify(client, issued.pdf)
+    assert body["result"] == "invalid" and "withheld" in _problems(body)
+    r = client.post(
+        f"/api/v1/certificates/{issued.id}/status",
+        json={"status": "01", "reason": "恢复"},
+        headers=bearer(issued.dept_token),
+    )
+    assert r.status_code == 200
+    assert _verify(client, issued.pdf)["result"] == "valid"

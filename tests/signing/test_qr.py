@@ -27,7 +27,7 @@ from signing.qr.claims import (
 )
 from signing.qr.cose import PREFIX, QRSigner
 from signing.qr.image import qr_matrix, qr_png, qr_svg, qr_version
-from signing.qr.verify import decode_and_verify
+from signing.qr.verify import b45decode, decode_and_verify
 from signing.trust import TrustList, TrustListError, kid_for, public_jwk, qr_key_entry
 
 NOW = dt.datetime(2025, 6, 1, 4, 0, tzinfo=dt.UTC)  # 12:00 in Beijing
@@ -460,3 +460,29 @@ def test_qr_renderings(signer: QRSigner) -> None:
     assert qr_png(text).startswith(b"\x89PNG\r\n\x1a\n")
     matrix = qr_matrix(text)
     assert len(matrix) == len(matrix[0]) == 17 + 4 * version
+
+
+def test_b45decode_matches_the_base45_package() -> None:
+    """The verifier's own base45 decoder answers exactly like ``base45.b45decode``: same bytes for
+    every valid text, ``ValueError`` for every invalid one (bad characters, lengths, overflows)."""
+    import random
+
+    def outcome(decode, text: str) -> bytes | str:  # type: ignore[no-untyped-def]
+        try:
+            return bytes(decode(text))
+        except ValueError:
+            return "ValueError"
+
+    rng = random.Random(45)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    cases = ["", "0", "00", "000", "GGW", "GGX", ":::", "::", "FGW", "fgw", "AB\n", "AB\n\n", "é01", "A\x00B"]
+    for _ in range(2000):
+        data = rng.randbytes(rng.randrange(0, 64))
+        text = base45.b45encode(data).decode()
+        cases.append(text)
+        if text and rng.random() < 0.5:  # damage it
+            i = rng.randrange(len(text))
+            cases.append(text[:i] + rng.choice(alphabet + "abc#é\n") + text[i + 1 :])
+            cases.append(text[:i])
+    for text in cases:
+        assert outcome(b45decode, text) == outcome(base45.b45decode, text), repr(text)

@@ -172,3 +172,28 @@ def test_upgraded_b_b_seal_validates_with_its_document_timestamp(
     assert report.passed, report.problems
     assert report.timestamped
     assert report.coverage is Coverage.ARCHIVAL_UPDATES
+
+
+def test_the_timestamp_token_is_not_converted_to_python_values(
+    hub: HubEnv, sealed: Callable[[Level], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking whether a seal carries a timestamp must not take ``.native`` of the unsigned
+    attributes: that converts the whole token (its CMS, its certificates) — it made every
+    verification of a B-T/B-LT file cost ~0.5 s (docs/benchmarks.md, "Verification")."""
+    from asn1crypto import cms
+
+    converted: list[str] = []
+    native = cms.CMSAttributes.native
+
+    def spy(self: cms.CMSAttributes) -> object:
+        types = [attr["type"].native for attr in self]
+        if "signature_time_stamp_token" in types:
+            converted.append(",".join(types))
+        return native.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(cms.CMSAttributes, "native", property(spy))
+    levels: tuple[Level, ...] = ("B-T", "B-LT")
+    for level in levels:
+        report = validate_pdf(sealed(level), [hub.pki.root_cert])
+        assert report.passed and report.timestamped
+    assert converted == []
