@@ -508,3 +508,21 @@ def test_catalog_load_rejects_a_bad_file_whole(fresh_env: dict[str, str], tmp_pa
 def test_catalog_load_of_a_missing_file_is_exit_2(tmp_path: Path) -> None:
     r = _run(["catalog", "load", str(tmp_path / "nope.yaml")], {"HUB_DATA_DIR": str(tmp_path)})
     assert r.exit_code == 2 and "no such file" in r.stderr
+
+
+def test_catalog_changes_are_audit_entries_by_their_editor(
+    client: TestClient, admin: dict[str, str], org: str, session: Session
+) -> None:
+    from audit.models import AuditEvent
+    from audit.verify import verify_log
+
+    code = f"{org}001"
+    assert put(client, f"certificate-types/{code}", type_body(org), admin).status_code == 201
+    assert put(client, f"certificate-types/{code}", type_body(org), admin).status_code == 200  # no change
+    renamed = type_body(org, name="营业执照（副本）")
+    assert put(client, f"certificate-types/{code}", renamed, admin).status_code == 200
+    catalog_entries = select(AuditEvent).where(AuditEvent.action.like("catalog.%")).order_by(AuditEvent.seq)
+    mine = [e for e in session.scalars(catalog_entries) if e.details.get("code") == code]
+    assert [e.action for e in mine] == ["catalog.create", "catalog.update"]
+    assert all(e.actor and e.actor != "system" for e in mine)
+    assert verify_log(session).ok
