@@ -56,12 +56,12 @@ class CertificateAccess:
     def check_change(self, actor: Actor, cert: Certificate) -> Certificate:
         """``cert`` if the actor may change it (status, versions): its issuing department only.
 
-        Whoever may not read it learns nothing (404); a reader who is not the issuer, and any other
-        department, is refused (403)."""
+        Whoever may not read it — another department included — learns nothing: 404, exactly as for
+        an identifier that does not exist (no existence oracle). A reader who is not the issuer (the
+        holder, an admin) is refused (403)."""
         if actor.is_department(cert.issuer_code):
             return cert
-        if actor.role is not Role.DEPARTMENT:
-            self.check_read(actor, cert)
+        self.check_read(actor, cert)
         raise NotTheIssuer("only the issuing department changes a certificate")
 
 

@@ -234,7 +234,14 @@ def test_lifecycle_transitions_and_events(client: TestClient, world: World, sess
 def test_only_the_issuer_changes_status(client: TestClient, world: World) -> None:
     cert = _issue(client, world)
     url = f"/api/v1/certificates/{cert['id']}/status"
-    assert client.post(url, json={"status": "02"}, headers=bearer(world.other_dept_token)).status_code == 403
+    # Another department learns nothing, not even that the identifier exists: the same 404 as for
+    # a made-up one (it was 403 here and 404 there: an existence oracle).
+    made_up = url.replace(str(cert["id"])[-8:], "99999999")
+    other = bearer(world.other_dept_token)
+    refused = client.post(url, json={"status": "02"}, headers=other)
+    unknown = client.post(made_up, json={"status": "02"}, headers=other)
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.json()["code"] == unknown.json()["code"]
     assert client.post(url, json={"status": "02"}, headers=bearer(world.admin_token)).status_code == 403
     assert client.post(url, json={"status": "42"}, headers=bearer(world.dept_token)).status_code == 422
 
