@@ -8,6 +8,7 @@ the document's DSS (B-LT/B-LTA) and optionally from the caller's own records.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,6 +210,43 @@ def _signature_timestamp(signed_data: cms.SignedData) -> cms.ContentInfo | None:
     return None
 
 
+# What a viewer shows of /Info; the hub's own updates (DSS, document timestamps) touch only
+# /Producer and /ModDate.
+_SHOWN_INFO = ("/Title", "/Author", "/Subject", "/Keywords", "/Creator")
+
+
+def _unaccounted_changes(reader: PdfFileReader, seal: EmbeddedPdfSignature) -> str | None:
+    """What changed after the seal that pyHanko's modification analysis does not report, if anything:
+    bytes after the file's last revision, or a shown /Info entry changed in a later revision."""
+    data = reader.stream.getvalue() if isinstance(reader.stream, io.BytesIO) else None
+    if data is not None:
+        last = data.rfind(b"startxref")
+        found = re.match(rb"startxref\s+(\d+)\s+%%EOF", data[last:]) if last >= 0 else None
+        if found is None:
+            return "the file does not end with a revision"
+        if data[last + found.end() :].strip(b"\r\n\t \x00"):
+            return "bytes were appended after its last revision"
+        if b"startxref" in data[int(found.group(1)) : last]:
+            return "bytes were inserted after its last revision's cross-reference section"
+    try:
+        sealed = reader.get_historical_resolver(seal.signed_revision)
+        now = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
+        before, after = _info(sealed), _info(now)
+    except Exception:  # a damaged trailer: the revisions themselves are judged by pyHanko
+        return None
+    changed = [key[1:] for key in _SHOWN_INFO if str(before.get(key, "")) != str(after.get(key, ""))]
+    return f"its document information ({', '.join(changed)}) was changed" if changed else None
+
+
+def _info(revision: Any) -> Any:
+    """The /Info dictionary as of a revision (resolved in that revision, not the latest)."""
+    try:
+        ref = revision.trailer_view.raw_get("/Info")
+    except KeyError:
+        return {}
+    return revision.get_object(ref.reference)
+
+
 def _gen_time(token: cms.ContentInfo | cms.SignedData) -> datetime:
     """The time a timestamp token asserts; takes the token (ContentInfo) or its SignedData."""
     signed_data = token["content"] if isinstance(token, cms.ContentInfo) else token
@@ -251,6 +289,13 @@ async def _validate_seal(
     signed_at = claimed_ts_time or doc_ts_time or status.signer_reported_dt
 
     coverage, modified = _coverage(status)
+    if not modified:
+        # pyHanko's difference analysis looks at revisions only: it allows bytes appended after the
+        # last one, and changes to the document information, which a reader shows as the title.
+        changed = _unaccounted_changes(reader, seal)
+        if changed:
+            coverage, modified = Coverage.MODIFIED, True
+            problems.append(f"after the seal, {changed}")
     revoked_at: datetime | None = None
     if revocation_lookup is not None:
         info = revocation_lookup(cert)

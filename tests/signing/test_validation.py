@@ -197,3 +197,44 @@ def test_the_timestamp_token_is_not_converted_to_python_values(
         report = validate_pdf(sealed(level), [hub.pki.root_cert])
         assert report.passed and report.timestamped
     assert converted == []
+
+
+def _appended_startxref(pdf: bytes) -> bytes:
+    """Junk after the last %%EOF, then a copy of the last startxref: the file still "ends well"."""
+    last = pdf.rfind(b"startxref")
+    return pdf + b"\n% forged\n1 0 obj (junk) endobj\n" + pdf[last:]
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-LT"])
+@pytest.mark.parametrize(
+    "tamper",
+    [lambda pdf: pdf + b"\n% appended after the seal\n", lambda pdf: pdf + b"GARBAGE", _appended_startxref],
+    ids=["comment", "garbage", "junk-then-startxref"],
+)
+def test_bytes_after_the_last_revision_are_a_modification(
+    level: Level, tamper: Callable[[bytes], bytes], hub: HubEnv, sealed: Callable[[Level], bytes]
+) -> None:
+    # pyHanko's modification analysis looks at revisions only: these used to verify as valid.
+    report = validate_pdf(tamper(sealed(level)), [hub.pki.root_cert])
+    assert report.modified_after_signing and report.coverage is Coverage.MODIFIED
+    assert report.indication is not Indication.TOTAL_PASSED
+    assert any("after the seal" in p for p in report.problems)
+
+
+def test_a_title_changed_after_the_seal_is_a_modification(
+    hub: HubEnv, sealed: Callable[[Level], bytes]
+) -> None:
+    from pyhanko.pdf_utils.generic import NameObject, TextStringObject
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed("B-T")))
+    info = writer.trailer["/Info"].get_object()
+    info[NameObject("/Title")] = TextStringObject("篡改的标题")
+    writer.update_container(info)
+    out = io.BytesIO()
+    writer.write(out)
+    report = validate_pdf(out.getvalue(), [hub.pki.root_cert])
+    assert report.modified_after_signing
+    assert any("document information (Title)" in p for p in report.problems)
+    # The hub's own later revisions (DSS, document timestamp) stay valid.
+    upgraded = hub.sealer("B-LTA").upgrade(sealed("B-T"), "B-LTA").pdf
+    assert not validate_pdf(upgraded, [hub.pki.root_cert]).modified_after_signing
