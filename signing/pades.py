@@ -20,12 +20,12 @@ import io
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import cast, get_args
+from typing import TypeVar, cast, get_args
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 MD = "sha256"
+_Cached = TypeVar("_Cached")
 DEFAULT_BOX = (400, 40, 540, 180)  # bottom right of an A4 page, 140 pt ≈ 4.9 cm wide
 _SIZE_MARGIN = 1024  # DER bytes beyond the certificates: signed attributes, signature, structure
 
@@ -323,19 +324,32 @@ class Sealer:
     async def _cached_dss(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
     ) -> DssMaterial:
-        if revocation is not self.revocation:  # a provider given for this call only: never cached
-            return await self._fresh_dss(seal, revocation, timestamper)
+        return await self._per_seal(
+            self._dss, seal, revocation, lambda: self._fresh_dss(seal, revocation, timestamper)
+        )
+
+    async def _per_seal(
+        self,
+        store: dict[bytes, tuple[float, _Cached]],
+        seal: SealIdentity,
+        revocation: RevocationProvider,
+        build: Callable[[], Awaitable[_Cached]],
+    ) -> _Cached:
+        """What ``build`` makes for ``seal``, kept in ``store`` for ``context_ttl`` (per-call
+        revocation providers are never cached)."""
+        if revocation is not self.revocation:
+            return await build()
         now = time.monotonic()
         with self._lock:
-            cached = self._dss.get(seal.cert.sha256)
+            cached = store.get(seal.cert.sha256)
         if cached is not None and now - cached[0] < self._context_ttl.total_seconds():
             return cached[1]
-        material = await self._fresh_dss(seal, revocation, timestamper)
+        made = await build()
         with self._lock:
-            if len(self._dss) > 4096:
-                self._dss.clear()
-            self._dss[seal.cert.sha256] = (now, material)
-        return material
+            if len(store) > 4096:
+                store.clear()
+            store[seal.cert.sha256] = (now, made)
+        return made
 
     async def _fresh_dss(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
@@ -389,19 +403,9 @@ class Sealer:
     async def _cached_context(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
     ) -> ValidationContext:
-        if revocation is not self.revocation:  # a provider given for this call only: never cached
-            return await self._validation_context(seal, revocation, timestamper)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._contexts.get(seal.cert.sha256)
-        if cached is not None and now - cached[0] < self._context_ttl.total_seconds():
-            return cached[1]
-        context = await self._validation_context(seal, revocation, timestamper)
-        with self._lock:
-            if len(self._contexts) > 4096:
-                self._contexts.clear()
-            self._contexts[seal.cert.sha256] = (now, context)
-        return context
+        return await self._per_seal(
+            self._contexts, seal, revocation, lambda: self._validation_context(seal, revocation, timestamper)
+        )
 
     async def _validation_context(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
