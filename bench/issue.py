@@ -168,6 +168,13 @@ def main() -> None:
     parser.add_argument(
         "--servers", type=int, default=1, help="hub servers sharing the database, blobs and keys"
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help="concurrent batch clients (default: one per worker process); uvicorn's workers share one"
+        " listening socket, so with one client each two batches often land on the same worker",
+    )
     args = parser.parse_args()
     naive = naive_per_second(min(args.n, 300))
     print(f"naive loop (reportlab + pyHanko sign_pdf, B-B, one process): {naive:.1f} certificates/s")
@@ -200,7 +207,8 @@ def main() -> None:
                     singles(hub, issuer, 5)  # warm-up: each worker's keys, fonts, caches
                 pids = [pid for hub in hubs if hub.process for pid in group_pids(hub.process.pid)]
                 cpu = cpu_seconds(pids)
-                rate = batches(hubs, issuer, args.n, clients=args.workers * args.servers)
+                clients = args.clients or args.workers * args.servers
+                rate = batches(hubs, issuer, args.n, clients=clients)
                 cpu_ms = 1000 * (cpu_seconds(pids) - cpu) / args.n
                 lat = singles(hubs[0], issuer, args.singles)
             finally:
