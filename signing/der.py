@@ -42,10 +42,9 @@ def set_of(*parts: bytes) -> bytes:
 
 
 def integer(value: int) -> bytes:
-    """A non-negative INTEGER in the fewest bytes (a leading zero keeps the sign bit clear)."""
-    if value < 0:
-        raise ValueError("negative integers are not needed here")
-    return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    """An INTEGER in the fewest two's-complement bytes (a request's nonce may be negative)."""
+    length = (value + (value < 0)).bit_length() // 8 + 1
+    return tlv(0x02, value.to_bytes(length, "big", signed=True))
 
 
 def octet_string(value: bytes) -> bytes:

@@ -125,7 +125,9 @@ def test_text_strings() -> None:
 # -- DER and CMS building blocks ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 256, 2**64, 2**127 - 1, 2**127, 2**159 + 12345])
+@pytest.mark.parametrize(
+    "value", [0, 1, 127, 128, 255, 256, 2**64, 2**127 - 1, 2**127, 2**159 + 12345, -1, -128, -129, -(2**64)]
+)
 def test_integers_match_asn1crypto(value: int) -> None:
     assert der.integer(value) == core.Integer(value).dump()
 
@@ -168,3 +170,21 @@ def test_timestamp_token_reads_back(hub: HubEnv) -> None:
     bare = cms.ContentInfo.load(hub.authority.token(digest, with_certificates=False))
     assert not bare["content"]["certificates"]
     assert info["message_imprint"]["hash_algorithm"]["algorithm"].native == "sha256"
+
+
+def test_a_request_with_a_negative_nonce_gets_it_back(hub: HubEnv) -> None:
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(b"x").digest(),
+            },
+            "nonce": -5,
+            "cert_req": False,
+        }
+    )
+    response = tsp.TimeStampResp.load(hub.authority.respond(request.dump()))
+    assert response["status"]["status"].native == "granted"
+    info = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["nonce"].native == -5
