@@ -58,6 +58,7 @@ def serve(
 
     from hub.app import create_app
     from hub.observability import configure_logging
+    from hub.serving import HTTPProtocol
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -72,11 +73,14 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            http=HTTPProtocol,
             log_config=None,
             access_log=False,
         )
         return
-    uvicorn.run(create_app(state=state), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(state=state), host=host, port=port, http=HTTPProtocol, log_config=None, access_log=False
+    )
 
 
 @db_app.command("upgrade")
