@@ -1,10 +1,12 @@
 """Writing and reading the audit log. ``record`` is the one write path of every domain.
 
-Each entry is a leaf of the log's Merkle tree (``audit.merkle``, RFC 9162) the moment it is
-written: ``record`` locks the head row, takes the next sequence number, hashes the entry and
-extends the head's frontier, all in the caller's transaction. Concurrent writers queue on that
-lock from their ``record`` until their commit, which keeps the numbers gapless and the tree one
-line; call ``record`` as the transaction's last write, so no lock is taken after it.
+Each entry is a leaf of the log's Merkle tree (``audit.merkle``, RFC 9162). ``record`` keeps the
+entry with the caller's session; when that transaction commits, ``append_pending`` (run by a
+``before_commit`` hook) locks the head row, numbers the entries, hashes them, extends the head's
+frontier and inserts them — in the same transaction, so they commit, or vanish, with what they
+record, and an entry recorded in a savepoint that rolls back vanishes with it. Concurrent writers
+queue on the head's lock only for that last step and their commit, which keeps the numbers
+gapless and the tree one line without serialising the rest of their work.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.entries import entry_bytes
 from audit.merkle import Frontier, leaf_hash
@@ -38,15 +40,15 @@ class Event:
     outcome: str = "ok"
 
 
+_PENDING = "audit.pending"  # session.info key: [(transaction recorded in, entry)]
+
+
 def record(session: Session, event: Event, *, at: datetime | None = None) -> AuditEvent:
-    """Append ``event`` in the caller's transaction: it commits, or vanishes, with what it records."""
-    head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    if head is None:
-        raise RuntimeError("the audit log has no head row: run the database migrations")
-    moment = at or utcnow()
+    """Append ``event`` in the caller's transaction: it commits, or vanishes, with what it records.
+
+    The entry gets its number and leaf when the transaction commits (``append_pending``)."""
     row = AuditEvent(
-        seq=head.size + 1,
-        at=moment,
+        at=at or utcnow(),
         action=event.action,
         actor=event.actor,
         org_code=event.org_code,
@@ -57,15 +59,59 @@ def record(session: Session, event: Event, *, at: datetime | None = None) -> Aud
         details=event.details,
         outcome=event.outcome,
     )
-    leaf = leaf_hash(canonical(row))
-    row.leaf_hash = leaf.hex()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((transaction, row))
+    return row
+
+
+def append_pending(session: Session) -> list[AuditEvent]:
+    """Number, hash and insert the entries recorded in this session so far, under the head's lock."""
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return []
+    head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    if head is None:
+        raise RuntimeError("the audit log has no head row: run the database migrations")
     frontier = Frontier(head.size, [bytes.fromhex(node) for node in head.frontier])
-    frontier.append(leaf)
+    rows = []
+    for _, row in pending:
+        row.seq = frontier.size + 1
+        leaf = leaf_hash(canonical(row))
+        row.leaf_hash = leaf.hex()
+        frontier.append(leaf)
+        rows.append(row)
     head.size, head.root = frontier.size, frontier.root().hex()
     head.frontier = [node.hex() for node in frontier.nodes]
-    session.add(row)
+    session.add_all(rows)
     session.flush()
-    return row
+    return rows
+
+
+@event.listens_for(Session, "before_commit")
+def _append_on_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # the hook runs for savepoints too: wait for the commit
+        append_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(t, row) for t, row in pending if not _within(t, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the session's transaction ended (closed, rolled back): none left
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def canonical(row: AuditEvent) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from audit.log import Event, canonical, record
+from audit.log import Event, append_pending, canonical, record
 from audit.merkle import leaf_hash, root_of
 from audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from audit.verify import verify_log
@@ -20,9 +20,10 @@ from tests.conftest import DatabaseFactory
 
 
 def _append(session: Session, n: int) -> list[AuditEvent]:
-    return [
-        record(session, Event(action="test.event", actor=f"tester {i}", details={"i": i})) for i in range(n)
-    ]
+    """``n`` entries, numbered as a commit would number them."""
+    for i in range(n):
+        record(session, Event(action="test.event", actor=f"tester {i}", details={"i": i}))
+    return append_pending(session)
 
 
 def _head(session: Session) -> AuditHead:
@@ -137,7 +138,21 @@ def test_a_failed_transaction_leaves_no_entry_and_no_gap(engine: Engine, session
         _append(session, 2)
         raise RuntimeError("the change being recorded failed")
     assert _head(session).size == start
-    assert _append(session, 1)[0].seq == start + 1
+    with pytest.raises(RuntimeError), session.begin_nested():  # recorded, not yet numbered
+        record(session, Event(action="test.lost", actor="tester"))
+        raise RuntimeError("the change being recorded failed")
+    with session.begin_nested():  # a savepoint that holds: its entry stays pending for the commit
+        record(session, Event(action="test.kept", actor="tester"))
+    kept = _append(session, 1)
+    assert [(r.action, r.seq) for r in kept] == [("test.kept", start + 1), ("test.event", start + 2)]
+
+
+def test_entries_are_numbered_when_their_transaction_commits(session: Session) -> None:
+    start = _head(session).size
+    row = record(session, Event(action="test.commit", actor="tester"))
+    assert row.seq is None  # no lock taken yet: the rest of the transaction runs unserialised
+    session.commit()
+    assert row.seq == start + 1 and _head(session).size == start + 1
 
 
 def test_concurrent_writers_get_gapless_distinct_numbers(backend: str, databases: DatabaseFactory) -> None:
