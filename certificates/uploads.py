@@ -15,6 +15,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 
 from certificates.errors import PdfEncrypted, PdfTooLarge, PdfUnreadable, PdfWithoutPages
 from kernel.errors import ValidationFailed
+from signing.errors import SealingFailed
+from signing.pades import check_sealable
 
 FIELD = "file"
 
@@ -50,6 +52,10 @@ def check_uploaded_pdf(data: bytes, *, max_bytes: int) -> None:
         raise PdfUnreadable("the PDF cannot be read", field=FIELD) from exc
     if pages == 0:
         raise PdfWithoutPages("the PDF has no pages", field=FIELD)
+    try:
+        check_sealable(data)  # pypdf repairs what pyHanko, which seals it, refuses
+    except SealingFailed as exc:
+        raise PdfUnreadable("the PDF's structure is damaged (it cannot be sealed)", field=FIELD) from exc
     for code in _PRIORITY:
         if code in findings:
             raise ValidationFailed(_MESSAGES[code], field=FIELD, code=code)

@@ -61,6 +61,7 @@ __all__ = [
     "SealIdentity",
     "SealResult",
     "Sealer",
+    "check_sealable",
 ]
 
 MD = "sha256"
@@ -491,6 +492,16 @@ class Sealer:
             dummy = await timestamper.async_dummy_response(MD)
             self._tst_size = len(dummy.dump()) + 256
         return 2 * self._tst_size
+
+
+def check_sealable(pdf_bytes: bytes) -> None:
+    """Raise ``SealingFailed`` unless pyHanko can open ``pdf_bytes`` for an incremental update and
+    find its first page — what sealing will need (an upload check runs this before accepting a file)."""
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+        writer.find_page_for_modification(0)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # pyHanko and its reader raise many kinds for damaged files
+        raise SealingFailed(f"not a readable PDF: {exc}") from exc
 
 
 def _context(

@@ -520,3 +520,41 @@ def test_a_deeply_nested_face_value_is_422_alone_in_a_batch(
     r = client.post("/api/v1/certificates/batch", json=items, headers=bearer(world.dept_token))
     assert r.status_code == 200
     assert [x["status"] for x in r.json()["results"]] == [201, 422, 201]
+
+
+def _department_pdf() -> bytes:
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    c.drawString(100, 700, "department's own certificate")
+    c.save()
+    return buf.getvalue()
+
+
+def _looping_prev(pdf: bytes) -> bytes:
+    """An incremental update whose trailer's /Prev points back at its own cross-reference table."""
+    at = len(pdf)
+    size = int(pdf.rsplit(b"/Size ", 1)[1].split()[0])
+    root = pdf.rsplit(b"/Root ", 1)[1].split(b"R", 1)[0] + b"R"
+    update = (
+        b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+    )
+    return pdf + update % (size, root, at, at)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda pdf: pdf[: int(len(pdf) * 0.7)], _looping_prev],
+    ids=["truncated", "looping-prev"],
+)
+def test_a_damaged_upload_is_422_before_sealing(
+    client: TestClient, world: World, session: Session, damage: Callable[[bytes], bytes]
+) -> None:
+    # They passed the upload check (pypdf repairs what it can) and failed at sealing: a 500.
+    body = issue_body(
+        world.type_code, new_uscc("91310000"), file=base64.b64encode(damage(_department_pdf())).decode()
+    )
+    r = client.post("/api/v1/certificates", json=body, headers=bearer(world.dept_token))
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "pdf_unreadable" and r.json()["field"] == "file"
