@@ -8,6 +8,7 @@ hidden inside.
 from __future__ import annotations
 
 import io
+import zlib
 from typing import Any
 
 from pypdf import PdfReader
@@ -19,6 +20,11 @@ from signing.errors import SealingFailed
 from signing.pades import check_sealable
 
 FIELD = "file"
+# What the file's Flate streams may inflate to in all: a page of zeros that inflates 1,000-fold
+# (a 1 MB file, 1 GB of content) would be sealed and then stall every viewer and verifier.
+INFLATION_RATIO = 100
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
+_STEP = 4 * 1024 * 1024
 
 # Actions that run something other than navigation inside the document.
 _SCRIPT_ACTIONS = {"/JavaScript"}
@@ -45,11 +51,14 @@ def check_uploaded_pdf(data: bytes, *, max_bytes: int) -> None:
         raise PdfUnreadable("the PDF cannot be read", field=FIELD) from exc
     if encrypted:
         raise PdfEncrypted("the PDF is encrypted", field=FIELD)
+    budget = min(MAX_INFLATED_BYTES, max(16 * 1024 * 1024, INFLATION_RATIO * len(data)))
     try:
         pages = len(reader.pages)
-        findings = _scan(reader)
+        findings = _scan(reader, budget)
     except Exception as exc:  # pypdf reports damage with many exception types
         raise PdfUnreadable("the PDF cannot be read", field=FIELD) from exc
+    if "pdf_inflation" in findings:
+        raise PdfTooLarge(f"the PDF's content inflates to more than {budget} bytes", field=FIELD)
     if pages == 0:
         raise PdfWithoutPages("the PDF has no pages", field=FIELD)
     try:
@@ -61,13 +70,15 @@ def check_uploaded_pdf(data: bytes, *, max_bytes: int) -> None:
             raise ValidationFailed(_MESSAGES[code], field=FIELD, code=code)
 
 
-def _scan(reader: PdfReader) -> set[str]:
+def _scan(reader: PdfReader, inflation_budget: int) -> set[str]:
     """Visit every object reachable from the trailer and note what is not allowed.
 
-    Only dictionaries are inspected, never stream contents, so a large page costs little.
+    Dictionaries are inspected; stream contents only inflated, a step at a time, to learn their
+    total size (``pdf_inflation`` once it passes ``inflation_budget``), never kept.
     """
     findings: set[str] = set()
     seen: set[tuple[int, int]] = set()
+    inflated = 0
     stack: list[Any] = [reader.trailer]
     while stack:
         item = stack.pop()
@@ -79,6 +90,10 @@ def _scan(reader: PdfReader) -> set[str]:
             item = item.get_object()
         if isinstance(item, DictionaryObject):  # streams are dictionaries too
             _inspect(item, findings)
+            if "pdf_inflation" not in findings and _name(_first_filter(item)) == "/FlateDecode":
+                inflated += _inflated_size(getattr(item, "_data", b""), inflation_budget - inflated)
+                if inflated > inflation_budget:
+                    findings.add("pdf_inflation")
             stack.extend(value for name, value in item.items() if name not in {"/Parent", "/P"})
         elif isinstance(item, ArrayObject):
             stack.extend(item)
@@ -103,6 +118,26 @@ def _inspect(obj: DictionaryObject, findings: set[str]) -> None:
         findings.add("pdf_attachment")
     if _name(obj.get("/Subtype")) == "/FileAttachment" or _name(obj.get("/Type")) == "/EmbeddedFile":
         findings.add("pdf_attachment")
+
+
+def _first_filter(obj: DictionaryObject) -> Any:
+    value = obj.get("/Filter")
+    if isinstance(value, IndirectObject):
+        value = value.get_object()
+    return value[0] if isinstance(value, ArrayObject) and value else value
+
+
+def _inflated_size(encoded: bytes, budget: int) -> int:
+    """How many bytes ``encoded`` inflates to, counting no further than one past ``budget``."""
+    inflater = zlib.decompressobj()
+    total, pending = 0, encoded
+    try:
+        while pending and total <= budget:
+            total += len(inflater.decompress(pending, _STEP))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass  # a damaged stream: viewers show what inflated; the budget still counts it
+    return total
 
 
 def _name(value: Any) -> str | None:

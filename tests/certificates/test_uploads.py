@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -204,3 +205,34 @@ def test_javascript_is_reported_before_attachments() -> None:
         add_document_javascript(writer)
 
     assert refusal(rewritten(change)).code == "pdf_javascript"
+
+
+def _page_of_zeros(megabytes: int) -> bytes:
+    """A one-page PDF whose content stream inflates to ``megabytes`` MB of zeros (kilobytes on disk)."""
+    compressor = zlib.compressobj(9)
+    chunk = b"\x00" * (1024 * 1024)
+    content = b"".join(compressor.compress(chunk) for _ in range(megabytes)) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_page_that_inflates_a_thousandfold_is_too_large() -> None:
+    bomb = _page_of_zeros(200)  # ~200 kB on disk, 200 MB of content: it was accepted and sealed
+    assert len(bomb) < 1024 * 1024
+    with pytest.raises(PayloadTooLarge, match="inflates"):
+        check_uploaded_pdf(bomb, max_bytes=10 * 1024 * 1024)
+    check_uploaded_pdf(_page_of_zeros(2), max_bytes=10 * 1024 * 1024)  # modest content is fine
