@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, state: HubState | None = Non
         app.include_router(router)
 
     limits = (state.settings if state else settings or Settings()).limits
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=limits.max_body_bytes, routes=limits.pdf_routes())
+    routes = limits.pdf_routes() + limits.small_routes()
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=limits.max_body_bytes, routes=routes)
     app.add_middleware(RequestContextMiddleware)
     return app

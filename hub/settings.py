@@ -87,6 +87,7 @@ class IdentitySettings(Section):
 # other fields (face data stays far below this: it must fit on one page).
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 JSON_ENVELOPE_BYTES = 1024 * 1024
+QR_BODY_BYTES = 64 * 1024
 
 
 class Limits(Section):
@@ -105,6 +106,16 @@ class Limits(Section):
             ("POST", "/api/v1/verify", multipart),
             ("POST", "/api/v1/certificates", base64_json),
             ("POST", "/api/v1/certificates/[^/]+/versions", base64_json),
+        ]
+
+    def small_routes(self) -> list[tuple[str, str, int]]:
+        """Endpoints whose bodies are small by nature, refused (413) past their size before they are
+        read: a QR text is a few kilobytes (an anonymous 60 MB body once took the server to 1.75 GB);
+        a sharing call names a holder, an item and a few answers."""
+        return [
+            ("POST", "/api/v1/verify/qr", QR_BODY_BYTES),
+            ("POST", "/api/v1/sharing/.*", JSON_ENVELOPE_BYTES),
+            ("POST", "/api/v1/me/.*", JSON_ENVELOPE_BYTES),
         ]
 
 

@@ -194,3 +194,24 @@ def test_a_batch_item_with_a_file_over_the_limit_fails_alone(client: TestClient,
     results = r.json()["results"]
     assert (results[0]["status"], results[0]["error"]["code"]) == (413, "pdf_too_large")
     assert (results[1]["status"], results[1]["error"]["code"]) == (422, "validation_failed")
+
+
+def test_a_qr_body_of_megabytes_is_413_unread_and_a_real_one_is_answered(client: TestClient) -> None:
+    # An anonymous 60 MB JSON body to /verify/qr took the server from 261 MB to 1.75 GB.
+    r = client.post(
+        "/api/v1/verify/qr",
+        content=b'{"payload": "' + b"A" * (2 * 1024 * 1024) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert assert_problem(r, 413)["code"] == "payload_too_large"
+    small = client.post("/api/v1/verify/qr", json={"payload": "HC1:NOTAREALCODE"})
+    assert small.status_code != 413
+
+
+def test_sharing_bodies_are_bounded_too(client: TestClient) -> None:
+    r = client.post(
+        "/api/v1/sharing/lookup",
+        content=b'{"x": "' + b"A" * (3 * 1024 * 1024) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert assert_problem(r, 413)["code"] == "payload_too_large"
