@@ -110,7 +110,7 @@ class LocalBlobStore:
         while not current.exists() and current != current.parent:
             missing.append(current)
             current = current.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         # A new directory entry is durable only once its parent is synced.
         for created in reversed(missing):
             _fsync_dir(created.parent)
@@ -123,7 +123,7 @@ class LocalBlobStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temp_name, 0o644)
+            os.chmod(temp_name, 0o600)  # certificates hold personal data: owner only
             os.replace(temp_name, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -114,7 +115,11 @@ class HubState:
 
 
 def build_state(settings: Settings) -> HubState:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Files the hub creates hold personal data and keys: owner-only, whatever the caller's umask
+    # (the database, its WAL, blobs, key files: 0600 in 0700 directories).
+    os.umask(0o077)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)
     master_key = load_master_key(settings)
     engine = make_engine(
         settings.effective_database_url,

@@ -260,3 +260,25 @@ def test_two_hub_serves_on_a_fresh_data_dir(
     assert roots[0] == roots[1]
     root_file = (data_dir / "pki" / "root.crt.pem").read_text()
     assert roots[0].strip() == root_file.strip()
+
+
+def test_what_the_hub_writes_is_owner_only(tmp_path: Path) -> None:
+    # hub.db, its WAL and every blob were 0644 in the data directory: identity numbers readable by
+    # any local user. Whatever umask the hub is started with, they are 0600 in 0700 directories now.
+    old = os.umask(0o022)
+    try:
+        state = prepare(make_settings(tmp_path / "data"))
+        try:
+            digest = state.blobs.put(b"%PDF-1.7 a certificate")
+            with state.engine.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x)")
+        finally:
+            state.close()
+    finally:
+        os.umask(old)
+    data = tmp_path / "data"
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert any(p.name == "hub.db" for p in files) and any(p.name == digest for p in files)
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+    assert {oct(p.stat().st_mode & 0o777) for p in data.rglob("*") if p.is_dir()} == {"0o700"}
