@@ -357,10 +357,7 @@ class Sealer:
     ) -> DssMaterial:
         """The seal's revocation data, after the check pyHanko makes before a B-LT signature: the
         seal's chain validates against the root with that data (a revoked seal is refused)."""
-        await timestamper.async_dummy_response(MD)  # learn the TSA's certificates
-        certs = [seal.cert, *self.pki.chain, *timestamper.cert_registry]
-        material = await asyncio.to_thread(revocation, certs)
-        context = _context(self.pki, certs, material)
+        certs, material, context = await self._revocation_state(seal, revocation, timestamper)
         validator = CertificateValidator(
             seal.cert, intermediate_certs=self.pki.chain, validation_context=context
         )
@@ -411,11 +408,17 @@ class Sealer:
     async def _validation_context(
         self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
     ) -> ValidationContext:
+        return (await self._revocation_state(seal, revocation, timestamper))[2]
+
+    async def _revocation_state(
+        self, seal: SealIdentity, revocation: RevocationProvider, timestamper: TimeStamper
+    ) -> tuple[list[asn1_x509.Certificate], RevocationMaterial, ValidationContext]:
+        """The certificates of a B-LT seal (the seal's chain and the TSA's), their revocation data,
+        and a validation context over both (what both writers need, once per seal and refresh)."""
         await timestamper.async_dummy_response(MD)  # learn the TSA's certificates
-        tsa_certs = list(timestamper.cert_registry)
-        certs = [seal.cert, *self.pki.chain, *tsa_certs]
+        certs = [seal.cert, *self.pki.chain, *timestamper.cert_registry]
         material = await asyncio.to_thread(revocation, certs)
-        return _context(self.pki, certs, material)
+        return certs, material, _context(self.pki, certs, material)
 
     # -- upgrading -----------------------------------------------------------------------------------
 
