@@ -130,7 +130,7 @@ def _with_dss(
     signed: bytearray, pdf: SimplePdf, prev: int, size: int, acroform: bytes, dss: DssMaterial
 ) -> bytearray:
     """A second update holding the document security store (B-LT), as pyHanko writes it."""
-    update = Update(bytes(signed), size=size, prev=prev, root=pdf.root, info=pdf.info, ids=pdf.ids)
+    update = Update(signed, size=size, prev=prev, root=pdf.root, info=pdf.info, ids=pdf.ids)
     arrays = []
     for key, blobs in ((b"/Certs", dss.certificates), (b"/OCSPs", dss.ocsp_responses), (b"/CRLs", dss.crls)):
         numbers = []

@@ -141,7 +141,9 @@ def text_string(text: str) -> bytes:
 class Update:
     """New and changed objects appended to a document, with their cross-reference section."""
 
-    def __init__(self, base: bytes, *, size: int, prev: int, root: int, info: int | None, ids: bytes | None):
+    def __init__(
+        self, base: bytes | bytearray, *, size: int, prev: int, root: int, info: int | None, ids: bytes | None
+    ):
         self.base = base
         self.next_number = size
         self._prev, self._root, self._info, self._ids = prev, root, info, ids
