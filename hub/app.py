@@ -29,28 +29,35 @@ from hub.settings import Settings
 from hub.state import HubState, build_state
 
 
-def create_app(settings: Settings | None = None, *, state: HubState | None = None) -> FastAPI:
-    """A hub application. ``state`` lets tests hand in a prepared state (their own engine)."""
+def create_app(
+    settings: Settings | None = None, *, state: HubState | None = None, checkpoints: bool | None = None
+) -> FastAPI:
+    """A hub application. ``state`` lets tests hand in a prepared state (their own engine).
+
+    ``checkpoints``: sign audit checkpoints in the background while serving — by default when the
+    app builds its own state (a worker of ``hub serve --workers N``); ``hub serve`` with one worker
+    hands in its state and asks for them explicitly; tests hand in theirs and do not."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = state is None
+        sign = own if checkpoints is None else checkpoints
         if own:
             # A worker process started by uvicorn (``hub serve --workers N``): it sets up its own logs.
             configure_logging((settings or Settings()).log_level)
         hub_state = state if state is not None else build_state(settings or Settings())
         app.state.hub = hub_state
         interval = hub_state.settings.audit.checkpoint_interval_seconds
-        checkpoints = (
-            asyncio.create_task(checkpoint_periodically(hub_state, interval)) if own and interval else None
+        background = (
+            asyncio.create_task(checkpoint_periodically(hub_state, interval)) if sign and interval else None
         )
         try:
             yield
         finally:
-            if checkpoints is not None:
-                checkpoints.cancel()
+            if background is not None:
+                background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await checkpoints
+                    await background
             if own:
                 hub_state.close()
 

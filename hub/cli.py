@@ -79,7 +79,12 @@ def serve(
         )
         return
     uvicorn.run(
-        create_app(state=state), host=host, port=port, http=HTTPProtocol, log_config=None, access_log=False
+        create_app(state=state, checkpoints=True),
+        host=host,
+        port=port,
+        http=HTTPProtocol,
+        log_config=None,
+        access_log=False,
     )
 
 

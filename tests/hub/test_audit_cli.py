@@ -44,3 +44,18 @@ def test_verify_names_a_direct_edit_and_an_outsider_sees_the_log_grow(
     broken = hub.cli("audit", "verify", check=False)
     assert broken.returncode == 1
     assert "entry 2 does not hash to its leaf" in broken.stderr
+
+
+def test_a_single_worker_server_signs_checkpoints_by_itself(live_hubs: LiveHubs) -> None:
+    # `hub serve` with one worker hands the app its state; the periodic checkpoints once ran only
+    # in workers that built their own, so the default server never published one.
+    import time
+
+    hub = live_hubs.start(env={"HUB_AUDIT__CHECKPOINT_INTERVAL_SECONDS": "1"})
+    issuer = hub.setup_issuer()
+    with hub.client(issuer.token) as http:
+        assert http.post("/api/v1/certificates", json=issuer.body()).status_code == 201
+        deadline = time.monotonic() + 30
+        while (r := http.get("/api/v1/audit/checkpoint")).status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert r.status_code == 200 and r.json()["size"] >= 1
