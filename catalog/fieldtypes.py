@@ -81,7 +81,8 @@ Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 
 Sharing = Literal["unconditional", "conditional", "none"]
 HolderKind = Literal["111", "001"]
-FieldType = Literal["string", "date", "number", "boolean"]
+# identity_number: a 公民身份号码, checked like a holder code; always personal data (see FieldDef.personal).
+FieldType = Literal["string", "date", "number", "boolean", "identity_number"]
 OrganizationKind = Literal["department", "portal", "operator"]
 
 

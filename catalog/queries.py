@@ -25,6 +25,11 @@ class CertificateTypeView:
     fields: tuple[dict[str, Any], ...]  # the face fields, as in the catalog file
     validity_years: int | None
 
+    @property
+    def personal_fields(self) -> frozenset[str]:
+        """The face fields holding personal data: encrypted at rest, masked for most readers."""
+        return personal_fields(self.fields)
+
 
 @dataclass(frozen=True)
 class OrganizationView:
@@ -38,6 +43,11 @@ class ItemView:
     code: str
     name: str
     org_code: str  # the department that handles the item
+
+
+def personal_fields(fields: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """Names of the fields of type ``identity_number`` or flagged ``personal``."""
+    return frozenset(f["name"] for f in fields if f.get("type") == "identity_number" or f.get("personal"))
 
 
 def find_certificate_type(session: Session, code: str) -> CertificateTypeView | None:
@@ -56,6 +66,12 @@ def _type_view(row: CertificateType) -> CertificateTypeView:
         fields=tuple(row.definition.get("fields", [])),
         validity_years=int(years) if years else None,
     )
+
+
+def personal_fields_by_type(session: Session) -> dict[str, frozenset[str]]:
+    """Every certificate type's personal face fields, by type code."""
+    rows = session.execute(select(CertificateType.code, CertificateType.definition))
+    return {code: personal_fields(definition.get("fields", [])) for code, definition in rows}
 
 
 def demo_issuable_types(session: Session) -> list[tuple[CertificateTypeView, str]]:

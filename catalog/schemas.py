@@ -66,6 +66,9 @@ class FieldDef(_Body):
     label: Label
     type: FieldType = "string"
     required: bool = False
+    # Personal data (个人信息) beyond an identity number (a passport number, say): encrypted at rest,
+    # masked for everyone but the holder and the issuer. Fields of type identity_number always are.
+    personal: bool = False
 
 
 FieldDefs = Annotated[list[FieldDef], unique("field {!r} is defined twice", by="name")]

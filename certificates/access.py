@@ -1,11 +1,14 @@
 """Who may do what with a certificate — the one place it is decided.
 
-| who                                   | read it | see holder and verification codes | change it |
-|---------------------------------------|---------|-----------------------------------|-----------|
-| its issuing department                | yes     | yes                               | yes       |
-| its holder (a signed-in citizen)      | yes     | yes                               | no        |
-| the hub's operators (admin)           | yes     | no (masked)                       | no        |
-| anyone else (other departments, portals) | no: the certificate does not exist for them (404) | | |
+| who                              | read it | see private parts* | download its file | change it |
+|----------------------------------|---------|--------------------|-------------------|-----------|
+| its issuing department           | yes     | yes                | yes               | yes       |
+| its holder (a signed-in citizen) | yes     | yes                | yes               | no        |
+| the hub's operators (admin)      | yes     | no (masked)        | no (403)          | no        |
+| anyone else (other departments, portals) | no: the certificate does not exist for them (404) |
+
+*the holder code, the verification code and the personal face fields (certificates.personal); the
+file prints them, so whoever sees them masked does not download it.
 
 Only departments issue (and then only the types the catalog lists them for, checked at issuance).
 Anyone may *verify* a certificate (``certificates.verification``): that needs no access at all.
@@ -13,7 +16,7 @@ Anyone may *verify* a certificate (``certificates.verification``): that needs no
 
 from __future__ import annotations
 
-from certificates.errors import CertificateNotFound, NotTheIssuer
+from certificates.errors import CertificateNotFound, NotTheIssuer, PersonalData
 from certificates.models import Certificate
 from certificates.privacy import HolderVault
 from kernel.actor import Actor, Role
@@ -51,6 +54,14 @@ class CertificateAccess:
         """``cert`` if the actor may read it; otherwise it does not exist for them."""
         if not self.may_read(actor, cert):
             raise CertificateNotFound("no such certificate")
+        return cert
+
+    def check_read_file(self, actor: Actor, cert: Certificate) -> Certificate:
+        """``cert`` if the actor may download its sealed file: the printed page shows what the
+        masked reading hides (identity numbers), so only those who see them unmasked."""
+        self.check_read(actor, cert)
+        if not self.sees_private_codes(actor, cert):
+            raise PersonalData("the file prints personal data: only its issuer and its holder download it")
         return cert
 
     def check_change(self, actor: Actor, cert: Certificate) -> Certificate:

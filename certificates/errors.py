@@ -21,6 +21,12 @@ class NotTheIssuer(Forbidden):
     code = "not_the_issuer"
 
 
+class PersonalData(Forbidden):
+    """A reader who sees personal data masked asked for what shows it in clear (the sealed file)."""
+
+    code = "personal_data"
+
+
 class NotAnIssuerOfType(Forbidden):
     code = "not_an_issuer_of_type"
 

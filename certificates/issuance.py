@@ -21,6 +21,7 @@ from certificates.errors import ExternalIdConflict, NotAnIssuerOfType, SerialTak
 from certificates.identifiers import CertificateIdentifier
 from certificates.lifecycle import Status
 from certificates.models import Certificate, IssuanceKey
+from certificates.personal import protect
 from certificates.ports import CertificateServices, Draft, Issued
 from certificates.repository import record_event
 from certificates.requests import IssuanceRequest, check_request
@@ -237,7 +238,7 @@ def build_version(
     sealed = services.sealing.seal(pdf, issuer_code=issuer.code, seal_box=box)
     sha256 = services.blobs.put(sealed.pdf)
     vault = services.vault
-    return Certificate(
+    cert = Certificate(
         id=str(identifier),
         type_code=ctype.code,
         issuer_code=issuer.code,
@@ -255,9 +256,10 @@ def build_version(
         valid_from=request.valid_from,
         valid_until=request.valid_until,
         area_code=request.area_code,
-        data=request.data,
         file_sha256=sha256,
         signature_level=sealed.level,
         verification_code_hash=hash_verification_code(verification_code),
         verification_code_enc=vault.encrypt(verification_code, purpose=b"verification"),
     )
+    protect(vault, cert, request.data, ctype.personal_fields)
+    return cert

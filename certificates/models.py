@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.clock import utcnow
 from kernel.db import Base, JSONType, UTCDateTime
@@ -54,7 +54,11 @@ class Certificate(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     area_code: Mapped[str] = mapped_column(String(6))
+    # The face fields in clear: all but the personal ones (certificates.personal), which are sealed
+    # together in personal_enc and findable only through their blind index rows.
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    personal_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    personal_index: Mapped[list[PersonalIndex]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
     file_sha256: Mapped[str] = mapped_column(String(64), index=True)
     signature_level: Mapped[str] = mapped_column(String(8))
@@ -64,6 +68,16 @@ class Certificate(Base):
     verification_code_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PersonalIndex(Base):
+    """The blind index of one personal face value of a certificate (an HMAC, never the value)."""
+
+    __tablename__ = "certificate_personal_index"
+
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("certificates.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_index: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class IssuanceKey(Base):

@@ -1,4 +1,5 @@
-"""Holder identity numbers at rest: AES-GCM ciphertext plus a keyed blind index for lookups.
+"""Holder identity numbers (and personal face values, ``certificates.personal``) at rest: AES-GCM
+ciphertext plus a keyed blind index for lookups.
 
 The database alone reveals no identity number: the ciphertext needs the master key, and the blind
 index is an HMAC under another key derived from it. Codes are masked for everyone but the holder
@@ -38,6 +39,11 @@ class HolderVault:
 
     def blind_index(self, holder_kind: str, holder_code: str) -> str:
         message = f"{holder_kind}:{holder_code.upper()}".encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    def value_index(self, value: str) -> str:
+        """The blind index of a personal face value (an identity number, say), apart from holders'."""
+        message = f"value:{value.strip().upper()}".encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
 
 

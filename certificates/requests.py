@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -135,14 +135,22 @@ def check_face_data(data: dict[str, Any], fields: Sequence[dict[str, Any]]) -> N
                     f"{f.get('label', name)} is longer than {MAX_FACE_TEXT} characters", field=f"data.{name}"
                 )
         kind = f.get("type", "string")
-        ok = {
-            "string": lambda v: isinstance(v, str),
-            "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-            "boolean": lambda v: isinstance(v, bool),
-            "date": _is_iso_date,
-        }[kind](value)
-        if not ok:
+        if not VALUE_CHECKS[kind](value):
             raise ValidationFailed(f"{f.get('label', name)} must be a {kind}", field=f"data.{name}")
+        if kind == "identity_number":
+            validate_holder_code("111", str(value), field_name=f"data.{name}")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool)
 
 
 def _is_iso_date(value: Any) -> bool:
@@ -153,3 +161,14 @@ def _is_iso_date(value: Any) -> bool:
     except ValueError:
         return False
     return len(value) == 10
+
+
+# A value of each field type (catalog.fieldtypes.FieldType) has this shape; an identity number is
+# then checked like a holder code.
+VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": _is_text,
+    "number": _is_number,
+    "boolean": _is_boolean,
+    "date": _is_iso_date,
+    "identity_number": _is_text,
+}

@@ -25,6 +25,8 @@ from certificates.errors import CertificateNotFound
 from certificates.identifiers import parse
 from certificates.lifecycle import Status, usability
 from certificates.models import Certificate
+from certificates.personal import face_of
+from certificates.privacy import HolderVault
 from certificates.repository import find_by_file
 from kernel.errors import ValidationFailed
 from signing.qr.verify import decode_and_verify
@@ -171,7 +173,9 @@ def verify_by_code(session: Session, certificate_id: str, code: str, today: date
     )
 
 
-def verify_qr(session: Session, text: str, trust: TrustList, now: datetime) -> Verification:
+def verify_qr(
+    session: Session, vault: HolderVault, text: str, trust: TrustList, now: datetime
+) -> Verification:
     """A scanned QR payload: its signature against the trust list, then what the registry says."""
     checked = decode_and_verify(text, trust, now)
     if not checked.ok or checked.claims is None:
@@ -185,7 +189,7 @@ def verify_qr(session: Session, text: str, trust: TrustList, now: datetime) -> V
             "indeterminate", None, None, (*problems, "the hub's registry holds no such certificate")
         )
     info = summary(session, cert, today)
-    if not claims.matches_face(cert.data) or claims.holder_name != cert.holder_name:
+    if not claims.matches_face(face_of(vault, cert)) or claims.holder_name != cert.holder_name:
         problems.append("the QR code does not match the certificate in the registry")
     problems.extend(p for p in registry_problems(cert, today) if p not in problems)
     return Verification("invalid" if problems else "valid", info, None, tuple(problems))

@@ -206,6 +206,23 @@ def certificates_expire() -> None:
     print_json({"expired": n})
 
 
+@certificates_app.command("protect")
+def certificates_protect() -> None:
+    """Seal personal face values still stored in clear (certificates from before personal fields
+    were sealed, or whose type has since marked a field personal)."""
+    from catalog.queries import personal_fields_by_type
+    from certificates.personal import protect_stored
+    from kernel.db import unit_of_work
+
+    state = prepared_state()
+    try:
+        with unit_of_work(state.sessions) as session:
+            n = protect_stored(session, state.vault, personal_fields_by_type(session))
+    finally:
+        state.close()
+    print_json({"protected": n})
+
+
 @storage_app.command("gc")
 def storage_gc(
     grace: Annotated[

@@ -73,6 +73,13 @@ class DemoHolders:
             self.companies.append(Holder(name, "001", body + uscc.calc_check_digit(body)))
 
 
+def _identity_number(rng: random.Random) -> str:
+    """A well-formed, made-up 公民身份号码 (a company's legal representative, say)."""
+    birth = date(1960, 1, 1) + timedelta(days=rng.randrange(0, 365 * 45))
+    body = f"{rng.choice(DISTRICTS)[0]}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
 def _value(f: dict[str, Any], holder: Holder, rng: random.Random, issued: date) -> Any:
     kind, name = f.get("type", "string"), f["name"]
     if kind == "date":
@@ -81,6 +88,8 @@ def _value(f: dict[str, Any], holder: Holder, rng: random.Random, issued: date) 
         return rng.choice([50, 100, 200, 500, 1000])
     if kind == "boolean":
         return rng.random() < 0.5
+    if kind == "identity_number":
+        return holder.code if holder.kind == "111" else _identity_number(rng)
     label = str(f.get("label", ""))
     if name in ("uscc", "id_number", "holder_code") or "信用代码" in label or "身份号码" in label:
         return holder.code

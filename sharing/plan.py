@@ -22,6 +22,7 @@ from catalog.questionnaire import evaluate
 from catalog.schemas import FieldSource, ItemIn, MaterialIn
 from catalog.service import get_data_resource, get_one_thing
 from certificates.models import Certificate
+from certificates.personal import face_of
 from certificates.privacy import HolderVault
 from certificates.requests import has_value
 from kernel.actor import Actor
@@ -105,8 +106,9 @@ def make_plan(
             session, portal=portal, holder_index=holder.index, item_code=code, types=_types_of(item), now=now
         )
         visible = [c for c in usable if c.type_code in decision.allowed]
+        faces = {c.id: face_of(vault, c) for c in visible}
         item_materials = [_material(session, portal, holder, code, m, visible, now) for m in item.materials]
-        item_form = [_prefill(code, f.name, f.label, f.source, visible) for f in item.form]
+        item_form = [_prefill(code, f.name, f.label, f.source, visible, faces) for f in item.form]
         materials += item_materials
         form += item_form
         used = {m.certificate_id for m in item_materials if m.certificate_id}
@@ -191,16 +193,22 @@ def _resource_pulled(
 
 
 def _prefill(
-    item_code: str, name: str, label: str, source: FieldSource | None, visible: list[Certificate]
+    item_code: str,
+    name: str,
+    label: str,
+    source: FieldSource | None,
+    visible: list[Certificate],
+    faces: Mapping[str, Mapping[str, Any]],
 ) -> FormValue:
+    """A form field from the newest visible certificate of its source type. Personal values come
+    opened: the portal holds the holder's consent and fills the holder's own application."""
     if source is None:
         return FormValue(item_code, name, label)
-    found = [c for c in visible if c.type_code == source.type_code and has_value(c.data.get(source.field))]
+    field = source.field
+    found = [c for c in visible if c.type_code == source.type_code and has_value(faces[c.id].get(field))]
     if not found:
         return FormValue(item_code, name, label)
     newest, others = found[0], found[1:]
-    value = newest.data[source.field]
-    lost = tuple(c.id for c in others if c.data[source.field] != value)
+    value = faces[newest.id][source.field]
+    lost = tuple(c.id for c in others if faces[c.id][source.field] != value)
     return FormValue(item_code, name, label, value, Source(newest.id, source.field), lost)
-
-

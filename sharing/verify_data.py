@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from certificates.errors import CertificateNotFound
 from certificates.lifecycle import Status, Usability, usability
+from certificates.personal import face_of
+from certificates.privacy import HolderVault
 from certificates.requests import has_value
 from kernel.actor import Actor
 from sharing.errors import TypeNotNeeded
@@ -43,6 +45,7 @@ class DataCheck:
 
 def verify_data(
     session: Session,
+    vault: HolderVault,
     *,
     actor: Actor,
     certificate_id: str,
@@ -66,7 +69,7 @@ def verify_data(
     if not use.releasable:
         return DataCheck(NOT_FOUND)  # existence is as private as the data
     portal, cause, cert = use.portal, use.cause, use.cert
-    check = judge(cert.data, data, usability(cert, now.date()))
+    check = judge(face_of(vault, cert), data, usability(cert, now.date()))
     record_use(
         session,
         action=VERIFY_DATA,

@@ -187,6 +187,7 @@ def check_data(body: VerifyDataIn, caller: CallerDep, session: SessionDep, state
     """Does this face data match the certificate? The codes of the sharing services, never the true values."""
     check = verify_data(
         session,
+        state.vault,
         actor=caller,
         certificate_id=body.certificate_id,
         data=body.data,

@@ -93,7 +93,7 @@ class QRBody(BaseModel):
 @router.post("/verify/qr", response_model=VerificationOut)
 def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
-    result = verify_qr(session, body.payload, state.qr_trust(), state.clock())
+    result = verify_qr(session, state.vault, body.payload, state.qr_trust(), state.clock())
     return verification_out(result).model_copy(update={"signature": None})
 
 

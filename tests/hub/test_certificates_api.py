@@ -47,7 +47,11 @@ def world(hub_state: HubState, session: Session) -> World:
         issuers=[dept],
         holder_kind="111",
         name="结婚证",
-        fields=[{"name": "spouse", "label": "配偶姓名", "type": "string", "required": True}],
+        fields=[
+            {"name": "spouse", "label": "配偶姓名", "type": "string", "required": True},
+            {"name": "spouse_id_number", "label": "配偶公民身份号码", "type": "identity_number"},
+            {"name": "spouse_passport", "label": "配偶护照号码", "type": "string", "personal": True},
+        ],
     )
     session.commit()
     return World(

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from certificates.models import Certificate
+from certificates.personal import face_of
 from hub.demo import DEMO_CITIZEN, DEMO_PORTAL, ID_CARD
 from hub.state import HubState
 from tests.factories import bearer, client_token
@@ -43,7 +44,7 @@ def test_the_newest_certificate_wins_and_the_plan_says_which_lost(
         "valid_from": issued_on.isoformat(),
         "valid_until": (issued_on + timedelta(days=3650)).isoformat(),
         "area_code": "310104",
-        "data": old.data | {"name": "林晓梅（更名）"},
+        "data": face_of(hub_state.vault, old) | {"name": "林晓梅（更名）"},
     }
     dept = client_token(hub_state, session, org=old.issuer_code)
     r = client.post("/api/v1/certificates", json=newer, headers=bearer(dept))
