@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certificates.blobstore import (
+    BlobCorrupted,
     checked_cutoff,
     checked_digest,
     digest_of,
@@ -17,6 +18,7 @@ from certificates.blobstore import (
     is_digest,
     verified,
 )
+from certificates.envelope import EnvelopeCipher, is_sealed
 from kernel.errors import NotFound, Unavailable
 
 _TEMP_PREFIX = ".tmp-"
@@ -25,8 +27,10 @@ _TEMP_PREFIX = ".tmp-"
 class LocalBlobStore:
     """Files under ``root/ab/cd/<sha256>``, each written atomically and durably."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, cipher: EnvelopeCipher | None = None) -> None:
         self.root = Path(root)
+        # None: files stored as they are (tests of the plain contract); the hub always passes one.
+        self.cipher = cipher
 
     def ensure_root(self) -> None:
         """Create the root directory unless it exists (run once at startup, like ``ensure_bucket``)."""
@@ -46,7 +50,7 @@ class LocalBlobStore:
                 os.utime(path)  # refresh for the collector's grace period
                 return sha256
             self._make_dirs(path.parent)
-            self._write_atomically(path, data)
+            self._write_atomically(path, data if self.cipher is None else self.cipher.seal(sha256, data))
         except OSError as exc:
             raise Unavailable(f"local blob store cannot write: {exc.strerror}") from exc
         return sha256
@@ -59,7 +63,7 @@ class LocalBlobStore:
             raise NotFound(f"no blob {sha256}") from None
         except OSError as exc:
             raise Unavailable(f"local blob store cannot read: {exc.strerror}") from exc
-        return verified(sha256, data)
+        return verified(sha256, self._open(sha256, data))
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
@@ -96,12 +100,21 @@ class LocalBlobStore:
 
     # -- internals ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _holds(path: Path, sha256: str) -> bool:
-        """Whether ``path`` already holds intact content; damaged content is rewritten by ``put``."""
+    def _open(self, sha256: str, stored: bytes) -> bytes:
+        return stored if self.cipher is None else self.cipher.open(sha256, stored)
+
+    def _holds(self, path: Path, sha256: str) -> bool:
+        """Whether ``path`` already holds intact content, sealed if the store seals; damaged or
+        plain content is rewritten by ``put``."""
         try:
-            return digest_of(path.read_bytes()) == sha256
+            stored = path.read_bytes()
         except FileNotFoundError:
+            return False
+        if self.cipher is not None and not is_sealed(stored):
+            return False
+        try:
+            return digest_of(self._open(sha256, stored)) == sha256
+        except BlobCorrupted:
             return False
 
     def _make_dirs(self, directory: Path) -> None:

@@ -1,16 +1,17 @@
-"""Housekeeping over stored certificates: orphaned blobs (``hub storage gc``) and signatures below
-the configured level (``hub signatures upgrade``). Each file in its own unit of work."""
+"""Housekeeping over stored certificates: orphaned blobs (``hub storage gc``), files stored in clear
+(``hub storage encrypt``) and signatures below the configured level (``hub signatures upgrade``).
+Each file in its own unit of work."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certificates.blobstore import BlobStore
+from certificates.blobstore import BlobCorrupted, BlobStore
 from certificates.models import Certificate
 from certificates.ports import Sealing
 from kernel.db import UnitOfWork
@@ -61,3 +62,18 @@ def upgrade_signatures(
             )
             failed += 1
     return done, failed
+
+
+def seal_stored_files(blobs: BlobStore) -> int:
+    """Rewrite every stored file through the store, which seals it (``certificates.envelope``):
+    files stored in clear before encryption at rest come out sealed. Returns how many were read."""
+    count = 0
+    for sha256 in list(blobs.list_older_than(datetime.now(UTC) + timedelta(days=1))):
+        try:
+            data = blobs.get(sha256)
+        except BlobCorrupted:
+            log.error("stored file %s is damaged: left as it is", sha256)
+            continue
+        blobs.put(data)
+        count += 1
+    return count

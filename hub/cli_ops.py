@@ -243,6 +243,21 @@ def storage_gc(
     print_json({"removed": removed})
 
 
+@storage_app.command("encrypt")
+def storage_encrypt() -> None:
+    """Seal every stored file that is still in clear (stored before encryption at rest); idempotent."""
+    from certificates.maintenance import seal_stored_files
+
+    state = prepared_state()
+    try:
+        n = seal_stored_files(state.blobs)
+    except DomainError as e:
+        raise fail(f"{e.detail}", 1) from None
+    finally:
+        state.close()
+    print_json({"files": n})
+
+
 @signatures_app.command("upgrade")
 def signatures_upgrade() -> None:
     """Raise stored files below the configured PAdES level (e.g. sealed while the TSA was down)."""

@@ -45,6 +45,9 @@ class StorageSettings(Section):
     s3_bucket: str = "hub-certificates"
     s3_secure: bool = False
     s3_region: str | None = None
+    # Ask the server to encrypt objects too (SSE-S3), besides the hub's own per-file encryption.
+    # A MinIO without a KMS refuses it: set false there.
+    s3_server_side_encryption: bool = True
     # unreferenced blobs younger than this survive `hub storage gc`
     gc_grace_seconds: int = 3600
 

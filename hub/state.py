@@ -17,6 +17,7 @@ from catalog.clients import token_hash_key
 from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
+from certificates.envelope import EnvelopeCipher, MasterKeyWrap
 from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
@@ -164,7 +165,7 @@ def build_state(settings: Settings) -> HubState:
         dev_idp=dev_idp,
         metrics=Metrics(),
         vault=vault,
-        blobs=build_blob_store(settings),
+        blobs=build_blob_store(settings, EnvelopeCipher(MasterKeyWrap(master_key))),
         signing=signing,
         renderer=DraftRenderer(signing.qr),
         access=CertificateAccess(vault),
@@ -172,7 +173,8 @@ def build_state(settings: Settings) -> HubState:
     )
 
 
-def build_blob_store(settings: Settings) -> BlobStore:
+def build_blob_store(settings: Settings, cipher: EnvelopeCipher) -> BlobStore:
+    """The configured store; every file it writes is sealed by ``cipher`` (certificates.envelope)."""
     if settings.storage.backend == "s3":
         from certificates.blobstore_s3 import S3BlobStore
 
@@ -183,11 +185,13 @@ def build_blob_store(settings: Settings) -> BlobStore:
             settings.storage.s3_bucket,
             secure=settings.storage.s3_secure,
             region=settings.storage.s3_region,
+            cipher=cipher,
+            server_side_encryption=settings.storage.s3_server_side_encryption,
         )
         return store
     from certificates.blobstore_local import LocalBlobStore
 
-    return LocalBlobStore(settings.blob_directory)
+    return LocalBlobStore(settings.blob_directory, cipher)
 
 
 def build_search_index(settings: Settings) -> Any:

@@ -35,6 +35,8 @@ from typing import Any
 
 import httpx
 
+from certificates.envelope import EnvelopeCipher, MasterKeyWrap, is_sealed
+
 MASTER_KEY = "live-test-master-key-0123456789abcdef0123456789"
 STARTUP_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -171,6 +173,11 @@ class HubServer:
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    def stored_file(self, stored: bytes, sha256: str) -> bytes:
+        """The plain bytes of a file as the hub stored it (sealed at rest, certificates.envelope)."""
+        assert is_sealed(stored), "a stored file is not encrypted at rest"
+        return EnvelopeCipher(MasterKeyWrap(MASTER_KEY.encode())).open(sha256, stored)
 
     @property
     def effective_database_url(self) -> str:

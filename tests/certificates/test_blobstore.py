@@ -17,6 +17,7 @@ import pytest
 from certificates.blobstore import BlobCorrupted, BlobStore
 from certificates.blobstore_local import LocalBlobStore
 from certificates.blobstore_s3 import S3BlobStore
+from certificates.envelope import EnvelopeCipher, MasterKeyWrap
 from kernel.errors import NotFound, Unavailable, ValidationFailed
 from tests.seaweed import SeaweedS3
 
@@ -29,8 +30,11 @@ class Case:
     corrupt: Callable[[str, bytes], None]  # overwrite a stored blob behind the store's back
 
 
-def _local_case(root: Path) -> Case:
-    store = LocalBlobStore(root)
+CIPHER = EnvelopeCipher(MasterKeyWrap(b"test-master-key-0123456789abcdef"))
+
+
+def _local_case(root: Path, cipher: EnvelopeCipher | None = None) -> Case:
+    store = LocalBlobStore(root, cipher)
     store.ensure_root()
 
     def corrupt(sha256: str, data: bytes) -> None:
@@ -39,8 +43,15 @@ def _local_case(root: Path) -> Case:
     return Case(store, corrupt)
 
 
-def _s3_case(server: SeaweedS3, bucket: str) -> Case:
-    store = S3BlobStore(server.endpoint, server.access_key, server.secret_key, bucket)
+def _s3_case(server: SeaweedS3, bucket: str, cipher: EnvelopeCipher | None = None) -> Case:
+    store = S3BlobStore(
+        server.endpoint,
+        server.access_key,
+        server.secret_key,
+        bucket,
+        cipher=cipher,
+        server_side_encryption=cipher is not None,
+    )
     store.ensure_bucket()
 
     def corrupt(sha256: str, data: bytes) -> None:
@@ -49,13 +60,15 @@ def _s3_case(server: SeaweedS3, bucket: str) -> Case:
     return Case(store, corrupt)
 
 
-@pytest.fixture(params=["local", "s3"])
+# "sealed": the files encrypted at rest as the hub stores them (and, on S3, server-side encrypted too).
+@pytest.fixture(params=["local", "local-sealed", "s3", "s3-sealed"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
-    if request.param == "local":
-        return _local_case(tmp_path / "blobs")
+    cipher = CIPHER if request.param.endswith("-sealed") else None
+    if request.param.startswith("local"):
+        return _local_case(tmp_path / "blobs", cipher)
     server = request.getfixturevalue("seaweed_s3")
     bucket = request.getfixturevalue("seaweed_bucket")
-    return _s3_case(server, bucket)
+    return _s3_case(server, bucket, cipher)
 
 
 @pytest.fixture

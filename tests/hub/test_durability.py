@@ -251,7 +251,8 @@ def assert_complete(engine: Engine, hub: HubServer, token: str, rows: list[Certi
             assert row.id in issued, f"{row.id} has no issue event"
             path = hub.blob_dir / fan_out(row.file_sha256)
             assert path.is_file(), f"{row.id} points at a missing blob"
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == row.file_sha256
+            stored = hub.stored_file(path.read_bytes(), row.file_sha256)
+            assert hashlib.sha256(stored).hexdigest() == row.file_sha256
             r = http.get(f"/api/v1/certificates/{row.id}/file")
             assert r.status_code == 200, r.text
             assert hashlib.sha256(r.content).hexdigest() == row.file_sha256

@@ -76,8 +76,9 @@ def test_issuance_stores_sealed_files_in_the_bucket_and_serves_them(
     with hub.client(issuer.token) as http:
         for cert in certificates:
             sha256 = str(cert["sha256"])
-            stored = _object(s3, bucket, sha256)
-            assert stored is not None, f"no object for {cert['id']} in the bucket"
+            sealed = _object(s3, bucket, sha256)
+            assert sealed is not None, f"no object for {cert['id']} in the bucket"
+            stored = hub.stored_file(sealed, sha256)
             assert hashlib.sha256(stored).hexdigest() == sha256
             r = http.get(f"/api/v1/certificates/{cert['id']}/file")
             assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"

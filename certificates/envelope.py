@@ -1,0 +1,94 @@
+"""Stored files encrypted at rest (envelope encryption): a fresh key per file, wrapped by a key
+encryption key that never leaves the master key's derivation (or, behind ``KeyWrap``, an HSM).
+
+A blob keeps its name — the SHA-256 of its *plain* bytes, which verification looks certificates up
+by — while the bytes on disk or in the bucket are::
+
+    MAGIC | key id length (1) | key id | wrapped key length (2) | wrapped key | nonce (12) | AES-256-GCM(file)
+
+The file's name is the ciphertext's associated data, so an object copied under another name does
+not open. Bytes without ``MAGIC`` are a file stored before encryption (a PDF starts ``%PDF``): read
+as they are, and rewritten sealed by ``hub storage encrypt``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from certificates.blobstore import BlobCorrupted
+
+MAGIC = b"HUB-ENVELOPE-1\n"
+NONCE_BYTES = 12
+
+
+class KeyWrap(Protocol):
+    """Wraps and unwraps files' data keys under a key encryption key named ``key_id``."""
+
+    key_id: str
+
+    def wrap(self, data_key: bytes) -> bytes: ...
+
+    def unwrap(self, key_id: str, wrapped: bytes) -> bytes: ...
+
+
+class MasterKeyWrap:
+    """Data keys wrapped with AES-GCM under a key derived from the master key."""
+
+    key_id = "master/1"
+
+    def __init__(self, master_key: bytes) -> None:
+        kek = HKDF(hashes.SHA256(), 32, salt=None, info=b"hub/blob-key-encryption-key").derive(master_key)
+        self._aead = AESGCM(kek)
+
+    def wrap(self, data_key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, self.key_id.encode())
+
+    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
+        if key_id != self.key_id:
+            raise BlobCorrupted(f"a stored file is wrapped by key {key_id!r}, which this hub does not hold")
+        return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], key_id.encode())
+
+
+class EnvelopeCipher:
+    """Seals a blob's bytes for storage and opens them again."""
+
+    def __init__(self, keys: KeyWrap) -> None:
+        self.keys = keys
+
+    def seal(self, name: str, data: bytes) -> bytes:
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(NONCE_BYTES)
+        key_id = self.keys.key_id.encode()
+        wrapped = self.keys.wrap(data_key)
+        header = MAGIC + struct.pack(">B", len(key_id)) + key_id + struct.pack(">H", len(wrapped)) + wrapped
+        return header + nonce + AESGCM(data_key).encrypt(nonce, data, name.encode())
+
+    def open(self, name: str, stored: bytes) -> bytes:
+        """The plain bytes of blob ``name``; bytes stored before encryption come back unchanged."""
+        if not is_sealed(stored):
+            return stored
+        try:
+            at = len(MAGIC)
+            (id_length,) = struct.unpack_from(">B", stored, at)
+            key_id = stored[at + 1 : at + 1 + id_length].decode()
+            at += 1 + id_length
+            (wrapped_length,) = struct.unpack_from(">H", stored, at)
+            wrapped = stored[at + 2 : at + 2 + wrapped_length]
+            at += 2 + wrapped_length
+            nonce, body = stored[at : at + NONCE_BYTES], stored[at + NONCE_BYTES :]
+            data_key = self.keys.unwrap(key_id, wrapped)
+            return AESGCM(data_key).decrypt(nonce, body, name.encode())
+        except (InvalidTag, struct.error, UnicodeDecodeError, ValueError) as exc:
+            raise BlobCorrupted(f"stored blob {name} does not open: {type(exc).__name__}") from None
+
+
+def is_sealed(stored: bytes) -> bool:
+    return stored.startswith(MAGIC)
