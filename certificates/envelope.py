@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -60,8 +61,11 @@ class MasterKeyWrap:
 class EnvelopeCipher:
     """Seals a blob's bytes for storage and opens them again."""
 
-    def __init__(self, keys: KeyWrap) -> None:
+    def __init__(self, keys: KeyWrap, *, also_opens: Sequence[KeyWrap] = ()) -> None:
+        """``keys`` wraps every new file's key; ``also_opens``: earlier key encryption keys, whose
+        files are still read (moving from the master key to an HSM, say)."""
         self.keys = keys
+        self._by_id = {k.key_id: k for k in (*also_opens, keys)}
 
     def seal(self, name: str, data: bytes) -> bytes:
         data_key = AESGCM.generate_key(bit_length=256)
@@ -84,7 +88,10 @@ class EnvelopeCipher:
             wrapped = stored[at + 2 : at + 2 + wrapped_length]
             at += 2 + wrapped_length
             nonce, body = stored[at : at + NONCE_BYTES], stored[at + NONCE_BYTES :]
-            data_key = self.keys.unwrap(key_id, wrapped)
+            unwrapping = self._by_id.get(key_id)
+            if unwrapping is None:
+                raise BlobCorrupted(f"stored blob {name} is wrapped by key {key_id!r}, not held here")
+            data_key = unwrapping.unwrap(key_id, wrapped)
             return AESGCM(data_key).decrypt(nonce, body, name.encode())
         except (InvalidTag, struct.error, UnicodeDecodeError, ValueError) as exc:
             raise BlobCorrupted(f"stored blob {name} does not open: {type(exc).__name__}") from None
@@ -92,3 +99,31 @@ class EnvelopeCipher:
 
 def is_sealed(stored: bytes) -> bool:
     return stored.startswith(MAGIC)
+
+
+@runtime_checkable
+class SecretKeyDevice(Protocol):
+    """A device that encrypts with a key it never reveals (``signing.pkcs11.PKCS11KeyStore``)."""
+
+    def ensure_secret_key(self, label: str) -> None: ...
+
+    def encrypt(self, label: str, plaintext: bytes, associated_data: bytes) -> bytes: ...
+
+    def decrypt(self, label: str, sealed: bytes, associated_data: bytes) -> bytes: ...
+
+
+class DeviceKeyWrap:
+    """Data keys wrapped by an AES key inside an HSM: stored files open only with the token present."""
+
+    def __init__(self, device: SecretKeyDevice, label: str = "hub-file-key-encryption-key") -> None:
+        self.device, self.label = device, label
+        self.key_id = f"hsm/{label}"
+        device.ensure_secret_key(label)
+
+    def wrap(self, data_key: bytes) -> bytes:
+        return self.device.encrypt(self.label, data_key, self.key_id.encode())
+
+    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
+        if key_id != self.key_id:
+            raise BlobCorrupted(f"a stored file is wrapped by key {key_id!r}, which this hub does not hold")
+        return self.device.decrypt(self.label, wrapped, key_id.encode())

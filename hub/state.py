@@ -17,7 +17,7 @@ from catalog.clients import token_hash_key
 from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
-from certificates.envelope import EnvelopeCipher, MasterKeyWrap
+from certificates.envelope import DeviceKeyWrap, EnvelopeCipher, MasterKeyWrap, SecretKeyDevice
 from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
@@ -165,12 +165,21 @@ def build_state(settings: Settings) -> HubState:
         dev_idp=dev_idp,
         metrics=Metrics(),
         vault=vault,
-        blobs=build_blob_store(settings, EnvelopeCipher(MasterKeyWrap(master_key))),
+        blobs=build_blob_store(settings, file_cipher(signing, master_key)),
         signing=signing,
         renderer=DraftRenderer(signing.qr),
         access=CertificateAccess(vault),
         search=build_search_index(settings),
     )
+
+
+def file_cipher(signing: HubSigning, master_key: bytes) -> EnvelopeCipher:
+    """Stored files' keys are wrapped inside the HSM when seals are kept there, else under the
+    master key; files wrapped under the master key stay readable after a move to the HSM."""
+    by_master_key = MasterKeyWrap(master_key)
+    if isinstance(signing.keystore, SecretKeyDevice):
+        return EnvelopeCipher(DeviceKeyWrap(signing.keystore), also_opens=[by_master_key])
+    return EnvelopeCipher(by_master_key)
 
 
 def build_blob_store(settings: Settings, cipher: EnvelopeCipher) -> BlobStore:

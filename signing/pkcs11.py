@@ -38,8 +38,9 @@ from typing import Any
 import pkcs11
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from pkcs11 import Attribute, KeyType, ObjectClass, SignMixin
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass, SignMixin
 from pkcs11.exceptions import MultipleTokensReturned, NoSuchToken
+from pkcs11.mechanisms import GCMParams
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from pyhanko.sign.pkcs11 import PKCS11Signer, select_pkcs11_signing_params
 
@@ -238,6 +239,64 @@ class PKCS11KeyStore:
                 Attribute.DERIVE: False,
             },
         )
+
+    # -- secret keys: encryption on the token (the hub wraps files' data keys with one) -----------
+
+    def _secret_key(self, session: pkcs11.Session, label: str) -> Any | None:
+        kind = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES}
+        found = list(session.get_objects({**kind, Attribute.LABEL: label}))
+        if len(found) > 1:
+            raise PKCS11KeyStoreError(f"{len(found)} secret keys labelled {label!r} on the token")
+        return found[0] if found else None
+
+    def ensure_secret_key(self, label: str) -> None:
+        """Generate an AES-256 key on the token under ``label`` unless one exists; it never leaves it."""
+        shared = self._acquire()
+        with self._process_lock(), shared.lock:
+            session = shared.session
+            if self._secret_key(session, label) is not None:
+                return
+            session.generate_key(
+                KeyType.AES,
+                256,
+                id=key_id_for_label(label),
+                label=label,
+                store=True,
+                template={
+                    Attribute.TOKEN: True,
+                    Attribute.PRIVATE: True,
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.ENCRYPT: True,
+                    Attribute.DECRYPT: True,
+                },
+            )
+
+    def encrypt(self, label: str, plaintext: bytes, associated_data: bytes) -> bytes:
+        """AES-256-GCM on the token with its key ``label``: nonce (12) | ciphertext | tag."""
+        nonce = os.urandom(12)
+        shared = self._acquire()
+        with shared.lock:
+            key = self._secret_key(shared.session, label)
+            if key is None:
+                raise KeyNotFound(f"no secret key labelled {label!r} on the token")
+            params = GCMParams(nonce, associated_data, 128)
+            sealed: bytes = key.encrypt(plaintext, mechanism=Mechanism.AES_GCM, mechanism_param=params)
+        return nonce + sealed
+
+    def decrypt(self, label: str, sealed: bytes, associated_data: bytes) -> bytes:
+        """The inverse of :meth:`encrypt`; ``PKCS11KeyStoreError`` when the bytes do not open."""
+        shared = self._acquire()
+        with shared.lock:
+            key = self._secret_key(shared.session, label)
+            if key is None:
+                raise KeyNotFound(f"no secret key labelled {label!r} on the token")
+            try:
+                params = GCMParams(sealed[:12], associated_data, 128)
+                opened: bytes = key.decrypt(sealed[12:], mechanism=Mechanism.AES_GCM, mechanism_param=params)
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise PKCS11KeyStoreError(f"the token could not decrypt: {type(exc).__name__}") from exc
+        return opened
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[None]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 
+from certificates.blobstore import BlobCorrupted, fan_out
+from certificates.envelope import EnvelopeCipher, MasterKeyWrap, is_sealed
 from hub.app import create_app
 from hub.state import HubState, build_state
 from tests.conftest import make_settings
@@ -56,6 +59,14 @@ def test_seals_live_on_the_token_and_certificates_verify(
             verdict = client.post("/api/v1/verify", files={"file": ("c.pdf", pdf, "application/pdf")}).json()
         assert verdict["result"] == "valid", verdict
         assert verdict["signature"]["signed_by"] == "示范市公安局"
+        # The stored file's key is wrapped inside the token: the master key alone does not open it.
+        sha256 = r.json()["sha256"]
+        stored = (tmp_path / "var" / "blobs" / fan_out(sha256)).read_bytes()
+        assert is_sealed(stored) and b"hsm/" in stored[:64]
+        master_key = settings.master_key.get_secret_value().encode()
+        with pytest.raises(BlobCorrupted):
+            EnvelopeCipher(MasterKeyWrap(master_key)).open(sha256, stored)
+        assert state.blobs.get(sha256) == pdf
     finally:
         close = getattr(state.signing.keystore, "close", None)
         if close is not None:

@@ -325,3 +325,19 @@ def test_wrong_pin_cannot_ride_on_an_existing_login(
     store.ensure_key("org-seal")
     with PKCS11KeyStore(lib_path, label, "0000") as intruder, pytest.raises(PKCS11KeyStoreError):
         intruder.has_key("org-seal")
+
+
+def test_a_secret_key_made_on_the_token_encrypts_and_refuses_other_associated_data(
+    softhsm_token: SoftHSMToken,  # noqa: F811 (the fixture)
+) -> None:
+    token = softhsm_token
+    with PKCS11KeyStore(token.lib_path, token.label, token.pin) as store:
+        store.ensure_secret_key("files")
+        store.ensure_secret_key("files")  # idempotent: still one key
+        sealed = store.encrypt("files", b"a data key", b"context")
+        assert b"a data key" not in sealed and sealed != store.encrypt("files", b"a data key", b"context")
+        assert store.decrypt("files", sealed, b"context") == b"a data key"
+        with pytest.raises(PKCS11KeyStoreError):
+            store.decrypt("files", sealed, b"another context")
+        with pytest.raises(KeyNotFound):
+            store.encrypt("absent", b"x", b"")
