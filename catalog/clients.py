@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.log import Event
+from audit.log import record as audit_record
 from catalog.errors import ClientNotFound, InvalidToken, OrganizationNotFound
 from catalog.models import ApiClient, Organization
 from kernel.actor import Role
@@ -40,9 +42,16 @@ def _hash(secret: str, key: bytes) -> str:
 
 
 def create_client(
-    session: Session, hash_key: bytes, *, name: str, org_code: str | None, admin: bool
+    session: Session,
+    hash_key: bytes,
+    *,
+    name: str,
+    org_code: str | None,
+    admin: bool,
+    actor: str = "operator",
 ) -> IssuedToken:
-    """Register a client and return its token; the token is never stored, only its keyed hash."""
+    """Register a client and return its token; the token is never stored, only its keyed hash.
+    An entry of the audit log, by ``actor`` (the operator at the command line)."""
     org = session.get(Organization, org_code) if org_code is not None else None
     if org_code is not None and org is None:
         raise OrganizationNotFound(f"organization {org_code} is not registered")
@@ -57,6 +66,8 @@ def create_client(
     token_hash = _hash(secret, hash_key)
     session.add(ApiClient(id=client_id, name=name, role=role.value, org_code=org_code, token_hash=token_hash))
     session.flush()
+    details = {"client_id": client_id, "name": name, "role": role.value}
+    audit_record(session, Event(action="client.create", actor=actor, org_code=org_code, details=details))
     return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}")
 
 
@@ -73,12 +84,16 @@ def authenticate_client(session: Session, hash_key: bytes, token: str) -> ApiCli
     return client
 
 
-def revoke_client(session: Session, client_id: str) -> ApiClient:
-    """Refuse a client's token from now on (idempotent)."""
+def revoke_client(session: Session, client_id: str, *, actor: str = "operator") -> ApiClient:
+    """Refuse a client's token from now on (idempotent); an entry of the audit log the first time."""
     client = session.get(ApiClient, client_id)
     if client is None:
         raise ClientNotFound(f"no API client {client_id}")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         session.flush()
+        details = {"client_id": client_id, "name": client.name, "role": client.role}
+        audit_record(
+            session, Event(action="client.revoke", actor=actor, org_code=client.org_code, details=details)
+        )
     return client

@@ -11,6 +11,8 @@ from asn1crypto import x509 as asn1_x509
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audit.log import Event
+from audit.log import record as audit_record
 from catalog.queries import find_organization, organization_names
 from certificates.errors import SealNotFound
 from certificates.models import Seal
@@ -63,6 +65,8 @@ def ensure_seal(session: Session, pki: HubPKI, keystore: KeyStore, org_code: str
     )
     session.add(seal)
     session.flush()
+    details = {"serial_number": seal.serial_number, "key_label": label}
+    audit_record(session, Event(action="seal.create", actor="hub", org_code=org_code, details=details))
     return seal
 
 
@@ -77,14 +81,19 @@ def seal_for_issuing(session: Session, pki: HubPKI, keystore: KeyStore, org_code
     return ensure_seal(session, pki, keystore, org_code, org.name)
 
 
-def revoke_seal(session: Session, org_code: str, *, reason: str, now: datetime) -> Seal:
-    """Revoke the department's current seal (``hub seals revoke``); its next issuance gets a new one."""
+def revoke_seal(
+    session: Session, org_code: str, *, reason: str, now: datetime, actor: str = "operator"
+) -> Seal:
+    """Revoke the department's current seal (``hub seals revoke``); its next issuance gets a new one.
+    An entry of the audit log, by ``actor``."""
     seal = current_seal(session, org_code)
     if seal is None:
         raise SealNotFound(f"organization {org_code} has no active seal")
     seal.revoked_at = now
     seal.revocation_reason = reason
     session.flush()
+    details = {"serial_number": seal.serial_number, "reason": reason}
+    audit_record(session, Event(action="seal.revoke", actor=actor, org_code=org_code, details=details))
     return seal
 
 

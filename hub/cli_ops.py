@@ -210,6 +210,8 @@ def certificates_expire() -> None:
 def certificates_protect() -> None:
     """Seal personal face values still stored in clear (certificates from before personal fields
     were sealed, or whose type has since marked a field personal)."""
+    from audit.log import Event
+    from audit.log import record as audit_record
     from catalog.queries import personal_fields_by_type
     from certificates.personal import protect_stored
     from kernel.db import unit_of_work
@@ -218,6 +220,9 @@ def certificates_protect() -> None:
     try:
         with unit_of_work(state.sessions) as session:
             n = protect_stored(session, state.vault, personal_fields_by_type(session))
+            if n:
+                event = Event(action="certificates.protect", actor="operator", details={"count": n})
+                audit_record(session, event)
     finally:
         state.close()
     print_json({"protected": n})
