@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit.entries import timestamp as format_time
-from audit.merkle import consistency_proof, inclusion_proof
-from audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from audit.merkle import RangeHash, blocks, consistency_path, fold, inclusion_path
+from audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditNode, nodes_in
 from kernel.clock import utcnow
 from kernel.errors import NotFound, ValidationFailed
 
@@ -94,28 +94,54 @@ def make_checkpoint(
     return checkpoint
 
 
-def _leaves(session: Session, size: int) -> list[bytes]:
+def _tree(session: Session, size: int) -> Callable[[Callable[[RangeHash], list[bytes]]], list[bytes]]:
+    """Run a proof over the first ``size`` entries reading only the nodes it needs: one pass to
+    learn which complete subtrees it reads (O(log² n) at most), one query for them, then the proof."""
     head = session.get(AuditHead, 1)
     if head is None or not 0 < size <= head.size:
         raise ValidationFailed(f"the log has {head.size if head else 0} entries", field="size")
-    leaf_hashes = select(AuditEvent.leaf_hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
-    rows = session.scalars(leaf_hashes)
-    return [bytes.fromhex(h) for h in rows]
+
+    def run(proof: Callable[[RangeHash], list[bytes]]) -> list[bytes]:
+        wanted: set[tuple[int, int]] = set()
+
+        def collect(start: int, end: int) -> bytes:
+            wanted.update(blocks(start, end))
+            return b""
+
+        proof(collect)
+        known = _nodes(session, wanted)
+        if len(known) != len(wanted):
+            raise NotFound("the log is missing entries or tree nodes: run hub audit verify")
+        return proof(lambda start, end: fold([known[block] for block in blocks(start, end)]))
+
+    return run
+
+
+def _nodes(session: Session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    leaves = [idx + 1 for level, idx in wanted if level == 0]
+    inner = [(level, idx) for level, idx in wanted if level > 0]
+    found: dict[tuple[int, int], bytes] = {}
+    leaf_rows = select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq.in_(leaves))
+    for seq, leaf in session.execute(leaf_rows):
+        found[(0, seq - 1)] = bytes.fromhex(leaf)
+    if inner:
+        for node in session.scalars(select(AuditNode).where(nodes_in(inner))):
+            found[(node.level, node.idx)] = bytes.fromhex(node.hash)
+    return found
 
 
 def inclusion(session: Session, seq: int, size: int) -> tuple[str, list[str]]:
     """Entry ``seq``'s leaf hash and its audit path in the tree of the first ``size`` entries."""
     if not 0 < seq <= size:
         raise ValidationFailed("seq must be between 1 and size", field="seq")
-    leaves = _leaves(session, size)
-    if len(leaves) != size:
-        raise NotFound("the log is missing entries: run hub audit verify")
-    return leaves[seq - 1].hex(), [h.hex() for h in inclusion_proof(seq - 1, leaves)]
+    run = _tree(session, size)
+    leaf = run(lambda mth: [mth(seq - 1, seq)])[0]
+    return leaf.hex(), [h.hex() for h in run(lambda mth: inclusion_path(seq - 1, size, mth))]
 
 
 def consistency(session: Session, first: int, second: int) -> list[str]:
     """The proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
     if not 0 < first <= second:
         raise ValidationFailed("first must be between 1 and second", field="first")
-    leaves = _leaves(session, second)
-    return [h.hex() for h in consistency_proof(first, leaves)]
+    run = _tree(session, second)
+    return [h.hex() for h in run(lambda mth: consistency_path(first, second, mth))]

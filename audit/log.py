@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.entries import entry_bytes
 from audit.merkle import Frontier, leaf_hash
-from audit.models import AuditEvent, AuditHead
+from audit.models import AuditEvent, AuditHead, AuditNode
 from kernel.clock import utcnow
 
 
@@ -74,15 +74,17 @@ def append_pending(session: Session) -> list[AuditEvent]:
         raise RuntimeError("the audit log has no head row: run the database migrations")
     frontier = Frontier(head.size, [bytes.fromhex(node) for node in head.frontier])
     rows = []
+    nodes = []
     for _, row in pending:
         row.seq = frontier.size + 1
         leaf = leaf_hash(canonical(row))
         row.leaf_hash = leaf.hex()
-        frontier.append(leaf)
+        nodes += [AuditNode(level=lv, idx=i, hash=h.hex()) for lv, i, h in frontier.append(leaf)]
         rows.append(row)
     head.size, head.root = frontier.size, frontier.root().hex()
     head.frontier = [node.hex() for node in frontier.nodes]
     session.add_all(rows)
+    session.add_all(nodes)
     session.flush()
     return rows
 

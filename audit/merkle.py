@@ -10,13 +10,18 @@ the algorithms of RFC 9162 2.1.3.2 and 2.1.4.2, which an outside verifier can im
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
     "EMPTY_ROOT",
     "Frontier",
+    "RangeHash",
+    "blocks",
+    "consistency_path",
     "consistency_proof",
+    "fold",
+    "inclusion_path",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
@@ -85,6 +90,64 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     return [*_subproof(m - k, leaves[k:], False), root_of(leaves[:k])]
 
 
+# MTH(D[start:end]) of a range of the log: how proofs read a tree without holding every leaf.
+RangeHash = Callable[[int, int], bytes]
+
+
+def inclusion_path(index: int, size: int, mth: RangeHash) -> list[bytes]:
+    """PATH(m, D[n]) as ``inclusion_proof``, reading the tree through ``mth`` (stored nodes)."""
+    if not 0 <= index < size:
+        raise ValueError("leaf index outside the tree")
+
+    def path(m: int, start: int, end: int) -> list[bytes]:
+        if end - start == 1:
+            return []
+        k = _split(end - start)
+        if m < k:
+            return [*path(m, start, start + k), mth(start + k, end)]
+        return [*path(m - k, start + k, end), mth(start, start + k)]
+
+    return path(index, 0, size)
+
+
+def consistency_path(first: int, size: int, mth: RangeHash) -> list[bytes]:
+    """PROOF(m, D[n]) as ``consistency_proof``, reading the tree through ``mth``."""
+    if not 0 < first <= size:
+        raise ValueError("the first tree must be non-empty and no larger than the second")
+
+    def sub(m: int, start: int, end: int, complete: bool) -> list[bytes]:
+        if m == end - start:
+            return [] if complete else [mth(start, end)]
+        k = _split(end - start)
+        if m <= k:
+            return [*sub(m, start, start + k, complete), mth(start + k, end)]
+        return [*sub(m - k, start + k, end, False), mth(start, start + k)]
+
+    return sub(first, 0, size, True)
+
+
+def blocks(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete, aligned subtrees covering leaves [start, end), left to right, as (level, index):
+    the node at level L and index i covers leaves [i * 2**L, (i + 1) * 2**L). For every range a proof
+    reads, MTH is these blocks' hashes folded from the right (``fold``)."""
+    found = []
+    while start < end:
+        level = (start & -start).bit_length() - 1 if start else (end - start).bit_length()
+        while 1 << level > end - start:
+            level -= 1
+        found.append((level, start >> level))
+        start += 1 << level
+    return found
+
+
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """The root over complete subtrees given largest (leftmost) first, as ``Frontier.root``."""
+    node = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        node = node_hash(left, node)
+    return node
+
+
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 2.1.3.2: does ``proof`` show leaf hash ``leaf`` at ``index`` in the tree ``root``?"""
     if not 0 <= index < size:
@@ -142,13 +205,18 @@ class Frontier:
     size: int = 0
     nodes: list[bytes] = field(default_factory=list)
 
-    def append(self, leaf: bytes) -> None:
-        node, size = leaf, self.size
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf; return the interior nodes it completed as (level, index, hash)."""
+        node, size, position, completed = leaf, self.size, self.size, []
+        level = 0
         while size & 1:  # merge with each complete subtree of the same height
             node = node_hash(self.nodes.pop(), node)
             size >>= 1
+            level += 1
+            completed.append((level, position >> level, node))
         self.nodes.append(node)
         self.size += 1
+        return completed
 
     def root(self) -> bytes:
         if not self.nodes:

@@ -3,10 +3,11 @@ signed checkpoints published of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import ColumnElement, Index, Integer, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -51,6 +52,27 @@ class AuditHead(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     frontier: Mapped[list[str]] = mapped_column(JSONType, default=list)  # hex, largest subtree first
     root: Mapped[str] = mapped_column(String(64))
+
+
+class AuditNode(Base):
+    """An interior node of the log's Merkle tree, stored when its subtree is complete: it never
+    changes after, and proofs read O(log n) of them instead of every leaf. Level 0 (the leaves) is
+    ``AuditEvent.leaf_hash``; the node at ``level`` L, ``idx`` i covers entries i·2^L+1 … (i+1)·2^L."""
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def nodes_in(keys: Iterable[tuple[int, int]]) -> ColumnElement[bool]:
+    """``(level, idx) IN keys`` as one ``idx IN (…)`` per level: both databases then read the
+    primary key (SQLite scans the whole table for a row-value IN list)."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    return or_(*(and_(AuditNode.level == level, AuditNode.idx.in_(idxs)) for level, idxs in by_level.items()))
 
 
 class AuditCheckpoint(Base):

@@ -4,7 +4,8 @@ One pass in sequence order: numbers must run 1, 2, 3 … (a gap is a deleted ent
 inserted one), each row must hash to its stored leaf (an edited or moved entry does not), the
 tree rebuilt from the recomputed leaves must end at the head's size and root, and pass through
 the root of every stored checkpoint at its size (a checkpoint that is not a prefix of the tree
-means history was rewritten, even with every leaf hash recomputed to match). The first problem
+means history was rewritten, even with every leaf hash recomputed to match), and the stored
+interior nodes that proofs are served from must be the ones the entries make. The first problem
 found is named; ``checked`` says how far the log is sound.
 """
 
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.log import canonical
 from audit.merkle import Frontier, leaf_hash
-from audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditNode, nodes_in
 
 __all__ = ["LogReport", "verify_log"]
 
@@ -73,12 +74,14 @@ def verify_log(
     if problem := due_checkpoints():
         return report(problem)
     after = 0
+    nodes_seen = 0
     while True:
         rows = list(
             session.scalars(
                 select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(_PAGE)
             )
         )
+        completed: list[tuple[int, int, bytes]] = []
         for row in rows:
             expected = frontier.size + 1
             if row.seq != expected:
@@ -87,10 +90,13 @@ def verify_log(
             leaf = leaf_hash(canonical(row))
             if leaf.hex() != row.leaf_hash:
                 return report(f"entry {row.seq} does not hash to its leaf: it was changed or moved", row.seq)
-            frontier.append(leaf)
+            completed += frontier.append(leaf)
             if problem := due_checkpoints():
                 return report(problem, row.seq)
             after = row.seq
+        if bad_node := _stored_nodes_differ(session, completed):
+            return report(*bad_node)
+        nodes_seen += len(completed)
         if len(rows) < _PAGE:
             break
     if frontier.size != size:
@@ -103,4 +109,27 @@ def verify_log(
         return report("the log's root differs from its head's: an entry was rewritten with its leaf hash")
     if pending:
         return report(f"a checkpoint of size {pending[0].size} is larger than the log: entries were removed")
+    stored = session.scalar(select(func.count()).select_from(AuditNode)) or 0
+    if stored != nodes_seen:
+        return report(f"the tree holds {stored} nodes where the entries make {nodes_seen}: some were added")
     return report(None)
+
+
+def _stored_nodes_differ(
+    session: Session, completed: list[tuple[int, int, bytes]]
+) -> tuple[str, int] | None:
+    """The first interior node whose stored hash is not the one its entries make (proofs read them)."""
+    for start in range(0, len(completed), 500):
+        chunk = completed[start : start + 500]
+        keys = [(level, idx) for level, idx, _ in chunk]
+        query = select(AuditNode).where(nodes_in(keys))
+        stored = {(node.level, node.idx): node.hash for node in session.scalars(query)}
+        for level, idx, expected in chunk:
+            if stored.get((level, idx)) != expected.hex():
+                first = idx * (1 << level) + 1
+                return (
+                    f"the tree node over entries {first}–{first + (1 << level) - 1} is missing or altered:"
+                    " proofs served from it would not match the log",
+                    first,
+                )
+    return None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from audit.log import Event, append_pending, canonical, record
 from audit.merkle import leaf_hash, root_of
-from audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditNode
 from audit.verify import verify_log
 from hub import migrate
 from hub.db import make_engine
@@ -75,6 +75,28 @@ def test_a_deleted_last_entry_is_found_by_the_head(session: Session) -> None:
     target = _append(session, 3)[-1].seq
     problem = _tampered(session, "DELETE FROM audit_events WHERE seq = :s", s=target)
     assert "removed from the end" in problem
+
+
+def test_an_altered_tree_node_is_named(session: Session) -> None:
+    _append(session, 8)
+    session.flush()
+    node = session.scalars(select(AuditNode).order_by(AuditNode.level.desc(), AuditNode.idx)).first()
+    assert node is not None
+    problem = _tampered(
+        session,
+        "UPDATE audit_nodes SET hash = :h WHERE level = :l AND idx = :i",
+        h="0" * 64,
+        l=node.level,
+        i=node.idx,
+    )
+    first = node.idx * 2**node.level + 1
+    assert f"tree node over entries {first}–" in problem
+
+
+def test_an_added_tree_node_is_found(session: Session) -> None:
+    _append(session, 4)
+    problem = _tampered(session, "INSERT INTO audit_nodes (level, idx, hash) VALUES (40, 0, :h)", h="0" * 64)
+    assert "some were added" in problem
 
 
 def test_reordered_entries_are_named(session: Session) -> None:

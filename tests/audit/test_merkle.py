@@ -9,7 +9,11 @@ import pytest
 from audit.merkle import (
     EMPTY_ROOT,
     Frontier,
+    blocks,
+    consistency_path,
     consistency_proof,
+    fold,
+    inclusion_path,
     inclusion_proof,
     leaf_hash,
     node_hash,
@@ -85,3 +89,35 @@ def test_the_rfc_examples() -> None:
     assert consistency_proof(3, seven) == [c, d, g, l_]
     assert consistency_proof(4, seven) == [l_]
     assert consistency_proof(6, seven) == [i, j, k]
+
+
+def _stored_tree(n: int) -> dict[tuple[int, int], bytes]:
+    """The nodes a log of ``n`` entries stores: its leaves and the interior nodes appends complete."""
+    frontier, stored = Frontier(), {}
+    for i, leaf in enumerate(LEAVES[:n]):
+        stored[(0, i)] = leaf
+        stored.update({(level, idx): h for level, idx, h in frontier.append(leaf)})
+    return stored
+
+
+@pytest.mark.parametrize("n", range(1, 41))
+def test_proofs_from_stored_nodes_equal_the_proofs_from_every_leaf(n: int) -> None:
+    stored = _stored_tree(n)
+
+    def range_hash(start: int, end: int) -> bytes:
+        assert root_of(LEAVES[start:end]) == fold([stored[b] for b in blocks(start, end)])
+        return fold([stored[b] for b in blocks(start, end)])
+
+    for m in range(n):
+        assert inclusion_path(m, n, range_hash) == inclusion_proof(m, LEAVES[:n])
+    for m in range(1, n + 1):
+        assert consistency_path(m, n, range_hash) == consistency_proof(m, LEAVES[:n])
+
+
+def test_an_append_completes_the_nodes_it_closes() -> None:
+    frontier = Frontier()
+    completed = [frontier.append(leaf) for leaf in LEAVES[:8]]
+    assert [[(level, idx) for level, idx, _ in c] for c in completed] == [
+        [], [(1, 0)], [], [(1, 1), (2, 0)], [], [(1, 2)], [], [(1, 3), (2, 1), (3, 0)]
+    ]
+    assert completed[7][-1][2] == root_of(LEAVES[:8])

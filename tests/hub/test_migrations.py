@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
+from audit.log import Event, record
+from audit.models import AuditNode
 from hub import migrate
 from hub.db import make_engine
 from tests.conftest import BACKENDS, DatabaseFactory
@@ -55,3 +58,24 @@ def test_no_create_all_anywhere() -> None:
         if "create_all(" in p.read_text(encoding="utf-8") and p.name != "test_migrations.py"
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("db_backend", BACKENDS)
+def test_an_existing_audit_log_gets_its_tree_nodes_from_its_leaves(
+    db_backend: str, databases: DatabaseFactory
+) -> None:
+    engine = make_engine(databases.create(db_backend))
+    try:
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            for i in range(13):
+                record(session, Event(action="test.entry", actor="test", details={"i": i}))
+            session.commit()
+            written = {(n.level, n.idx, n.hash) for n in session.scalars(select(AuditNode))}
+        assert len(written) == 13 - bin(13).count("1")  # every complete subtree above the leaves
+        migrate.downgrade(engine, "0005")
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            assert {(n.level, n.idx, n.hash) for n in session.scalars(select(AuditNode))} == written
+    finally:
+        engine.dispose()
