@@ -212,8 +212,8 @@ def test_body_over_the_limit_with_content_length_is_413(small_client: TestClient
         headers={**bearer(world.dept_token), "Content-Type": "application/json"},
     )
     assert assert_problem(r, 413)["code"] == "payload_too_large"
-    # no token needed to be refused: the size is checked first
-    assert_problem(small_client.post("/api/v1/certificates", content=raw), 413)
+    # without a token: who calls is checked before the size of what they send
+    assert_problem(small_client.post("/api/v1/certificates", content=raw), 401)
 
 
 def test_streamed_body_over_the_limit_is_413(small_client: TestClient, world: World) -> None:
