@@ -1,11 +1,15 @@
-"""Who calls, decided before a request's body is received.
+"""Who calls, and how often, decided before a request's body is received.
 
 FastAPI receives and parses a body before it solves an endpoint's dependencies: an anonymous
 60 MB JSON body to ``POST /api/v1/certificates`` took the server from 261 MB to 1.75 GB before
 it answered 401. An ``AdmissionRoute`` admits the request first — it authenticates the bearer
 token when the route's dependencies ask for a caller (``get_caller``; ``get_optional_caller``
-only when a token is sent) — and only then lets FastAPI read the body. What it found waits on
-``request.state`` for the dependencies, which never authenticate twice.
+only when a token is sent) and counts the call against the route's rate limits (``RateLimit``) —
+and only then lets FastAPI read the body. What it found waits on ``request.state`` for the
+dependencies, which never authenticate or count twice.
+
+An address whose bearer tokens were refused too often (``HUB_LIMITS__AUTH_FAILURE_RATE``) may not
+try another, valid or not, until its oldest failure leaves the window (429, ``Retry-After``).
 
 A route of another class still works: its dependencies admit the request themselves, after the
 body (the old order). Every router of the hub uses ``AdmissionRoute`` (tests/hub/test_admission.py
@@ -15,7 +19,7 @@ checks each endpoint of the app).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Annotated, Any
 
@@ -27,6 +31,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
 from catalog.clients import authenticate_client
+from hub.ratelimit import RateLimits, Service
 from hub.state import HubState
 from kernel.actor import Actor
 from kernel.errors import Unauthorized
@@ -40,13 +45,14 @@ class CallerNeed(Enum):
 
 @dataclass(frozen=True)
 class Admission:
-    """What a route asks of a request before its body: a caller or not."""
+    """What a route asks of a request before its body: a caller or not, and which rate limits."""
 
     caller: CallerNeed = CallerNeed.NONE
+    rates: tuple[Service, ...] = ()
 
     @property
     def asks_nothing(self) -> bool:
-        return self.caller is CallerNeed.NONE
+        return self.caller is CallerNeed.NONE and not self.rates
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Admitted:
 
     caller_checked: bool = False
     caller: Actor | None = None
+    counted: set[Service] = field(default_factory=set)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -79,22 +86,47 @@ def authenticate(state: HubState, token: str) -> Actor:
         session.close()
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from (uvicorn's view: see hub/ratelimit.py on proxies)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def caller_key(state: HubState, caller: Actor | None, address: str) -> str:
+    """Whom a call is counted against: the API client, the citizen (blind index), or the address."""
+    if caller is None:
+        return f"address:{address}"
+    if caller.citizen is not None:
+        return "citizen:" + state.vault.blind_index(caller.citizen.holder_kind, caller.citizen.holder_code)
+    return f"client:{caller.client_id}"
+
+
 def admit(request: Request, admission: Admission) -> Admitted:
     """Check what ``admission`` asks of the request, once; later calls reuse the answer.
 
-    Blocking (a database look-up for client keys): called in a worker thread."""
+    Blocking (a database look-up for client keys, a Redis round trip): called in a worker thread."""
     admitted: Admitted | None = getattr(request.state, "admitted", None)
     if admitted is None:
         admitted = Admitted()
         request.state.admitted = admitted
+    state: HubState = request.app.state.hub
+    limits: RateLimits = request.app.state.rate_limits
+    address = client_address(request)
     if admission.caller is not CallerNeed.NONE and not admitted.caller_checked:
         token = bearer_token(request)
         if token is not None:
-            state: HubState = request.app.state.hub
-            admitted.caller = authenticate(state, token)
+            limits.refuse_locked_out(address)
+            try:
+                admitted.caller = authenticate(state, token)
+            except Unauthorized:
+                limits.authentication_failed(address)
+                raise
         admitted.caller_checked = True
     if admission.caller is CallerNeed.REQUIRED and admitted.caller is None:
         raise Unauthorized("a bearer token is required", code="unauthorized")
+    for service in admission.rates:
+        if service not in admitted.counted:
+            admitted.counted.add(service)
+            limits.count_call(service, caller_key(state, admitted.caller, address))
     return admitted
 
 
@@ -118,6 +150,20 @@ def get_optional_caller(request: Request, _credentials: Credentials) -> Actor | 
     return admit(request, CALLER_OPTIONAL).caller
 
 
+OptionalCaller = Annotated[Actor | None, Depends(get_optional_caller)]
+
+
+class RateLimit:
+    """A dependency counting each call of a route against one service's rate limit, per caller
+    (the API client or citizen when a valid token is sent, else the address)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def __call__(self, request: Request, _caller: OptionalCaller) -> None:
+        admit(request, Admission(caller=CallerNeed.OPTIONAL, rates=(self.service,)))
+
+
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     for dependency in dependant.dependencies:
         if dependency.call is not None:
@@ -127,12 +173,15 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def admission_of(dependant: Dependant) -> Admission:
     """What a route's dependency tree asks of a request before its body."""
-    calls = set(_calls(dependant))
+    calls = list(_calls(dependant))
     if get_caller in calls:
-        return CALLER_REQUIRED
-    if get_optional_caller in calls:
-        return CALLER_OPTIONAL
-    return Admission()
+        caller = CallerNeed.REQUIRED
+    elif get_optional_caller in calls:
+        caller = CallerNeed.OPTIONAL
+    else:
+        caller = CallerNeed.NONE
+    rates = tuple(dict.fromkeys(call.service for call in calls if isinstance(call, RateLimit)))
+    return Admission(caller=caller, rates=rates)
 
 
 class AdmissionRoute(APIRoute):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from catalog.access import check_may_edit
 from certificates.access import check_may_issue
-from hub.admission import get_caller, get_optional_caller
+from hub.admission import RateLimit, get_caller, get_optional_caller
 from hub.state import HubState
 from kernel.actor import Actor, Role
 from kernel.db import unit_of_work
@@ -81,3 +81,7 @@ AdminDep = Annotated[Actor, require(Role.ADMIN)]
 # authenticated before the body was received (hub/admission.py).
 DepartmentDep = Annotated[Actor, Depends(_issuer)]
 CatalogEditorDep = Annotated[Actor, Depends(_catalog_editor)]
+
+# Rate limits per caller (HUB_LIMITS__VERIFY_RATE, __TSA_RATE), counted before the body is received.
+VerifyRate = Depends(RateLimit("verify"))
+TimestampRate = Depends(RateLimit("tsa"))

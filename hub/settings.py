@@ -13,7 +13,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from limits import RateLimitItem
+from limits import parse as parse_rate
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "test", "xxx"}
@@ -90,10 +92,49 @@ JSON_ENVELOPE_BYTES = 1024 * 1024
 QR_BODY_BYTES = 64 * 1024
 
 
+RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
+
+
 class Limits(Section):
     max_body_bytes: int = 64 * 1024 * 1024
     max_pdf_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 1000
+    # Calls per client (an authenticated caller) or else per address, in the ``limits`` notation
+    # ("60/minute", "1000 per hour"); "0" or "" turns a limit off. ``verify``: the three public
+    # verification endpoints together (a PDF costs ~0.35 s of CPU); ``tsa``: ``POST /pki/tsa``.
+    verify_rate: str = "60/minute"
+    tsa_rate: str = "60/minute"
+    # Refused bearer tokens per address; past it the address may not try again (429) until the
+    # oldest failure leaves the window, whatever token it sends.
+    auth_failure_rate: str = "10/minute"
+    # Where the counts are kept: memory:// in each process (``hub serve --workers N`` then allows
+    # N times the rates), redis://host:6379/0 shared by every worker and server.
+    rate_storage_url: str = "memory://"
+    rate_key_prefix: str = "hub-limits"
+
+    @field_validator("verify_rate", "tsa_rate", "auth_failure_rate")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        value = value.strip()
+        if value not in ("", "0"):
+            try:
+                parse_rate(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a rate such as '60/minute' ('0' turns it off)") from None
+        return value
+
+    @field_validator("rate_storage_url")
+    @classmethod
+    def _a_storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if scheme not in RATE_STORAGE_SCHEMES:
+            raise ValueError(f"rate counts are kept in {', '.join(s + '://' for s in RATE_STORAGE_SCHEMES)}")
+        return value
+
+    def rate(self, name: Literal["verify", "tsa", "auth_failure"]) -> RateLimitItem | None:
+        """A limit by name, None when it is off."""
+        value: str = getattr(self, f"{name}_rate")
+        return None if value in ("", "0") else parse_rate(value)
 
     def pdf_routes(self) -> list[tuple[str, str, int]]:
         """The endpoints that take one PDF, with the largest body that can hold one of

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,12 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(**env)  # type: ignore[arg-type]
 
 
+def with_limits(state: HubState, **limits: object) -> HubState:
+    """``state`` with some ``Limits`` changed (as ``HUB_LIMITS__…`` would), validated."""
+    changed = type(state.settings.limits).model_validate({**state.settings.limits.model_dump(), **limits})
+    return replace(state, settings=state.settings.model_copy(update={"limits": changed}))
+
+
 @pytest.fixture(scope="session")
 def base_state(data_dir: Path, engine: Engine) -> Iterator[HubState]:
     state = build_state(make_settings(data_dir, database_url=str(engine.url)))
@@ -142,5 +149,7 @@ def hub_state(base_state: HubState, connection: Connection) -> HubState:
 
 @pytest.fixture
 def client(hub_state: HubState) -> Iterator[TestClient]:
+    """The hub over ASGI. Rate limits keep the defaults; each app counts from zero (memory storage),
+    so no test inherits another's calls."""
     with TestClient(create_app(state=hub_state), raise_server_exceptions=False) as c:
         yield c

@@ -7,10 +7,11 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
-from hub.deps import ReadSessionDep, StateDep
+from hub.admission import AdmissionRoute
+from hub.deps import ReadSessionDep, StateDep, TimestampRate
 from hub.errors import problem
 
-router = APIRouter(prefix="/pki", tags=["pki"])
+router = APIRouter(prefix="/pki", tags=["pki"], route_class=AdmissionRoute)
 
 MAX_REQUEST = 64 * 1024
 
@@ -21,7 +22,10 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post(
-    "/tsa", response_class=Response, responses={200: {"content": {"application/timestamp-reply": {}}}}
+    "/tsa",
+    response_class=Response,
+    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    dependencies=[TimestampRate],
 )
 async def timestamp(request: Request, state: StateDep) -> Response:
     """RFC 3161 timestamp authority (``application/timestamp-query``)."""
