@@ -90,6 +90,8 @@ class IdentitySettings(Section):
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 JSON_ENVELOPE_BYTES = 1024 * 1024
 QR_BODY_BYTES = 64 * 1024
+# An RFC 3161 timestamp query or an OCSP request: a hash or a few serial numbers.
+PKI_REQUEST_BYTES = 64 * 1024
 
 
 RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
@@ -152,9 +154,11 @@ class Limits(Section):
     def small_routes(self) -> list[tuple[str, str, int]]:
         """Endpoints whose bodies are small by nature, refused (413) past their size before they are
         read: a QR text is a few kilobytes (an anonymous 60 MB body once took the server to 1.75 GB);
-        a sharing call names a holder, an item and a few answers."""
+        a sharing call names a holder, an item and a few answers; a timestamp or OCSP request, a
+        hash or a few serial numbers (the PKI endpoints read their raw body whole)."""
         return [
             ("POST", "/api/v1/verify/qr", QR_BODY_BYTES),
+            ("POST", "/pki/(tsa|ocsp)", PKI_REQUEST_BYTES),
             ("POST", "/api/v1/sharing/.*", JSON_ENVELOPE_BYTES),
             ("POST", "/api/v1/me/.*", JSON_ENVELOPE_BYTES),
         ]

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Request, Response
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, TimestampRate
 from hub.errors import problem
+from hub.settings import PKI_REQUEST_BYTES
 
 router = APIRouter(prefix="/pki", tags=["pki"], route_class=AdmissionRoute)
 
-MAX_REQUEST = 64 * 1024
+MAX_REQUEST = PKI_REQUEST_BYTES  # also refused before it is received (Limits.small_routes)
 
 
 async def _body(request: Request) -> bytes:

@@ -186,6 +186,14 @@ def test_a_qr_body_of_megabytes_is_413_unread_and_a_real_one_is_answered(client:
     assert small.status_code != 413
 
 
+@pytest.mark.parametrize("path", ["/pki/tsa", "/pki/ocsp"])
+def test_a_pki_request_of_megabytes_is_413_unread(client: TestClient, path: str) -> None:
+    # the PKI endpoints read their raw body whole: anyone's 60 MB would have been held in memory
+    headers = [(b"content-type", b"application/timestamp-query"), (b"content-length", b"2000000")]
+    status, problem, reads = send_unread(client, "POST", path, headers)
+    assert (status, problem["code"], reads) == (413, "payload_too_large", 0)
+
+
 def test_sharing_bodies_are_bounded_too(client: TestClient, limited: HubState, session: Session) -> None:
     portal = client_token(limited, session, org=add_org(limited, session, kind="portal"))
     r = client.post(
