@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from hub.cli_audit import audit_app
 from hub.cli_catalog import catalog_app, search_app
@@ -193,6 +194,14 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as e:
+        # Settings refused by the environment (HUB_MASTER_KEY missing, a bad HUB_LIMITS__… rate):
+        # one line each, saying what to set, instead of a traceback.
+        for error in e.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

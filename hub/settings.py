@@ -2,7 +2,8 @@
 
 Nested values use a double underscore: ``HUB_STORAGE__BACKEND=s3``. ``HUB_DATABASE_URL`` is
 accepted as a shortcut for ``HUB_DATABASE__URL`` (the public contract names it).
-Outside development the settings refuse placeholder or missing secrets.
+Outside development the settings refuse placeholder or missing secrets; beyond the embedded
+default (SQLite in the data directory, local blobs, file keys) they require ``HUB_MASTER_KEY``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from limits import RateLimitItem
 from limits import parse as parse_rate
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "test", "xxx"}
 
@@ -178,7 +180,8 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("./var")
     # The root secret: encrypts keys at rest and derives the keys that protect personal data.
-    # In development it is generated into <data dir>/master.key when absent.
+    # Generated into <data dir>/master.key when absent — only in development with the embedded
+    # default (SQLite in the data dir, local blobs, file keys); required everywhere else.
     master_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
@@ -191,6 +194,14 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     limits: Limits = Field(default_factory=Limits)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @model_validator(mode="after")
+    def _require_a_master_key_beyond_the_embedded_default(self) -> Settings:
+        # A key generated into one server's data directory protects data that lives elsewhere:
+        # a second server (or a new disk) would derive other keys and read nothing back.
+        if self.master_key is None and (beyond := self.beyond_the_embedded_default()):
+            raise ValueError(f"HUB_MASTER_KEY must be set when {' and '.join(beyond)}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
@@ -217,6 +228,26 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    def beyond_the_embedded_default(self) -> list[str]:
+        """What lies outside the embedded deployment (SQLite in the data directory, blobs on local
+        disk, keys in files): there the master key cannot be generated into the data directory."""
+        beyond = []
+        if not self._database_is_embedded():
+            beyond.append("the database is not the embedded SQLite in the data directory")
+        if self.storage.backend == "s3":
+            beyond.append("storage is S3")
+        if self.signing.keystore == "pkcs11":
+            beyond.append("the keystore is PKCS#11")
+        return beyond
+
+    def _database_is_embedded(self) -> bool:
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() != "sqlite":
+            return False
+        if url.database in (None, "", ":memory:"):
+            return True
+        return Path(url.database).resolve().is_relative_to(self.data_dir.resolve())
+
     @property
     def effective_database_url(self) -> str:
         url = self.database_url or self.database.url
@@ -241,8 +272,8 @@ def load_master_key(settings: Settings) -> bytes:
     """The master key: from settings, or (development only) a file generated on first use."""
     if settings.master_key is not None:
         return settings.master_key.get_secret_value().encode()
-    if settings.env is not Environment.DEVELOPMENT:
-        raise RuntimeError("HUB_MASTER_KEY is required outside development")
+    if settings.env is not Environment.DEVELOPMENT or settings.beyond_the_embedded_default():
+        raise RuntimeError("HUB_MASTER_KEY is required outside the embedded development setup")
     path = settings.data_dir / "master.key"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
