@@ -112,6 +112,16 @@ def session(connection: Connection) -> Iterator[Session]:
     s.close()
 
 
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """umask 0 for one test: a file the code does not restrict itself would be world-writable."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data directory per worker: keys and the CA are made once, not per test."""

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from hub.identity import DevIdentityProvider
 from hub.settings import Settings, load_master_key
 from tests.live import hub_executable
 
@@ -63,6 +64,18 @@ def test_development_master_key_is_generated_once_and_kept(tmp_path: Path) -> No
     assert load_master_key(s) == first
     assert len(first) == 64
     assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.usefixtures("permissive_umask", "no_master_key_in_environment")
+def test_a_generated_master_key_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    load_master_key(Settings(data_dir=tmp_path / "var"))
+    assert oct((tmp_path / "var" / "master.key").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_the_development_identity_key_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    DevIdentityProvider(tmp_path / "identity" / "dev-idp.pem", issuer="i", audience="a", ttl_seconds=60)
+    assert oct((tmp_path / "identity" / "dev-idp.pem").stat().st_mode & 0o777) == "0o600"
 
 
 BEYOND_THE_EMBEDDED_DEFAULT: dict[str, tuple[dict[str, Any], str]] = {
