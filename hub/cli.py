@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated
 
@@ -65,6 +66,13 @@ def serve(
     configure_logging(settings.log_level)
     state = prepared_state()
     if workers > 1:
+        if settings.limits.rate_storage_url.startswith("memory"):
+            logging.getLogger("hub.ratelimit").warning(
+                "rate limits are counted in each of the %d workers: a caller gets up to %d times each "
+                "rate; set HUB_LIMITS__RATE_STORAGE_URL=redis://… to share the counts",
+                workers,
+                workers,
+            )
         # Each worker builds its own state in the app's lifespan; the parent has migrated and
         # created the keys already, so the workers only open them.
         state.close()
