@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from hub import errors
 from hub.checkpointing import checkpoint_periodically
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from hub.ratelimit import RateLimits
 from hub.routers import (
     audit,
     catalog,
@@ -47,6 +48,8 @@ def create_app(
             configure_logging((settings or Settings()).log_level)
         hub_state = state if state is not None else build_state(settings or Settings())
         app.state.hub = hub_state
+        # Counts of this app (this process) or shared in Redis; a test's app starts from zero.
+        rate_limits = app.state.rate_limits = RateLimits(hub_state.settings.limits)
         interval = hub_state.settings.audit.checkpoint_interval_seconds
         background = (
             asyncio.create_task(checkpoint_periodically(hub_state, interval)) if sign and interval else None
@@ -58,6 +61,7 @@ def create_app(
                 background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await background
+            rate_limits.close()
             if own:
                 hub_state.close()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from hub.cli_audit import audit_app
 from hub.cli_catalog import catalog_app, search_app
@@ -64,6 +66,13 @@ def serve(
     configure_logging(settings.log_level)
     state = prepared_state()
     if workers > 1:
+        if settings.limits.rate_storage_url.startswith("memory"):
+            logging.getLogger("hub.ratelimit").warning(
+                "rate limits are counted in each of the %d workers: a caller gets up to %d times each "
+                "rate; set HUB_LIMITS__RATE_STORAGE_URL=redis://… to share the counts",
+                workers,
+                workers,
+            )
         # Each worker builds its own state in the app's lifespan; the parent has migrated and
         # created the keys already, so the workers only open them.
         state.close()
@@ -193,6 +202,14 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as e:
+        # Settings refused by the environment (HUB_MASTER_KEY missing, a bad HUB_LIMITS__… rate):
+        # one line each, saying what to set, instead of a traceback.
+        for error in e.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

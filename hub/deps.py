@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from catalog.access import check_may_edit
-from catalog.clients import authenticate_client
 from certificates.access import check_may_issue
+from hub.admission import RateLimit, get_caller, get_optional_caller
 from hub.state import HubState
 from kernel.actor import Actor, Role
 from kernel.db import unit_of_work
-from kernel.errors import Forbidden, Unauthorized
+from kernel.errors import Forbidden
 
 
 def get_state(request: Request) -> HubState:
@@ -53,39 +52,7 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False)
-
-
-def get_caller(
-    state: StateDep,
-    session: ReadSessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized("a bearer token is required", code="unauthorized")
-    token = credentials.credentials
-    if token.count(".") == 2:
-        citizen = state.verifier.verify(token)
-        return Actor.for_citizen(citizen)
-    try:
-        client = authenticate_client(session, state.token_hash_key, token)
-        return Actor.for_client(client.role, client.id, client.org_code)
-    finally:
-        # End the look-up's read transaction now: no snapshot is held while the endpoint works,
-        # and it never nests around the endpoint's own write transaction.
-        session.rollback()
-
-
-def get_optional_caller(
-    state: StateDep,
-    session: ReadSessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor | None:
-    if credentials is None:
-        return None
-    return get_caller(state, session, credentials)
-
-
+# The caller is authenticated before the body is received (hub/admission.py, AdmissionRoute).
 CallerDep = Annotated[Actor, Depends(get_caller)]
 OptionalCallerDep = Annotated[Actor | None, Depends(get_optional_caller)]
 
@@ -110,6 +77,11 @@ def _catalog_editor(caller: CallerDep) -> Actor:
 
 
 AdminDep = Annotated[Actor, require(Role.ADMIN)]
-# The rules are the domains' (certificates/access.py, catalog/access.py); checked before the body.
+# The rules are the domains' (certificates/access.py, catalog/access.py); the caller they check was
+# authenticated before the body was received (hub/admission.py).
 DepartmentDep = Annotated[Actor, Depends(_issuer)]
 CatalogEditorDep = Annotated[Actor, Depends(_catalog_editor)]
+
+# Rate limits per caller (HUB_LIMITS__VERIFY_RATE, __TSA_RATE), counted before the body is received.
+VerifyRate = Depends(RateLimit("verify"))
+TimestampRate = Depends(RateLimit("tsa"))

@@ -20,6 +20,7 @@ from kernel.errors import (
     Gone,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unauthorized,
     Unavailable,
     ValidationFailed,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     Unauthorized: 401,
     PayloadTooLarge: 413,
     Gone: 410,
+    RateLimited: 429,
     Unavailable: 503,
     DomainError: 400,
 }
@@ -104,7 +106,7 @@ def problem(
 def problem_for(error: DomainError) -> JSONResponse:
     status = status_for(error)
     headers = None
-    if isinstance(error, Unavailable):
+    if isinstance(error, Unavailable | RateLimited):
         headers = {"Retry-After": str(error.retry_after)}
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}

@@ -122,7 +122,11 @@ class BodySizeLimitMiddleware:
     ``max_bytes`` holds for every request. ``routes`` — ``(method, path pattern, limit)`` — lowers it
     for the endpoints that carry one PDF (``Limits.pdf_routes``), so that a file over
     ``max_pdf_bytes`` is answered from its ``Content-Length`` (or as soon as a streamed body passes
-    the limit) instead of being received whole, spooled, parsed and decoded first."""
+    the limit) instead of being received whole, spooled, parsed and decoded first.
+
+    The refusal comes when the endpoint first asks for the body, before a byte of it is received:
+    an endpoint that needs a caller authenticates first (``hub.admission``), so an anonymous
+    oversized body is a 401 — who calls is checked before what they send."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, routes: Sequence[tuple[str, str, int]] = ()) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -140,42 +144,22 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope)
+        declared = 0
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._too_large(send, limit)
-                return
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
         seen = 0
 
         async def limited_receive() -> Message:
             nonlocal seen
+            # Raised inside the endpoint's body read: the problem handler answers 413.
+            if declared > limit:
+                raise HTTPException(413, f"the request body exceeds {limit} bytes")
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    # Raised inside the endpoint's body read: the problem handler answers 413.
                     raise HTTPException(413, f"the request body exceeds {limit} bytes")
             return message
 
         await self.app(scope, limited_receive, send)
-
-    async def _too_large(self, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "type": "https://hub.example/problems/payload_too_large",
-                "title": "Payload Too Large",
-                "status": 413,
-                "detail": f"the request body exceeds {limit} bytes",
-                "code": "payload_too_large",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

@@ -2,7 +2,8 @@
 
 Nested values use a double underscore: ``HUB_STORAGE__BACKEND=s3``. ``HUB_DATABASE_URL`` is
 accepted as a shortcut for ``HUB_DATABASE__URL`` (the public contract names it).
-Outside development the settings refuse placeholder or missing secrets.
+Outside development the settings refuse placeholder or missing secrets; beyond the embedded
+default (SQLite in the data directory, local blobs, file keys) they require ``HUB_MASTER_KEY``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from limits import RateLimitItem
+from limits import parse as parse_rate
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "test", "xxx"}
 
@@ -91,12 +95,53 @@ class IdentitySettings(Section):
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 JSON_ENVELOPE_BYTES = 1024 * 1024
 QR_BODY_BYTES = 64 * 1024
+# An RFC 3161 timestamp query or an OCSP request: a hash or a few serial numbers.
+PKI_REQUEST_BYTES = 64 * 1024
+
+
+RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
 
 
 class Limits(Section):
     max_body_bytes: int = 64 * 1024 * 1024
     max_pdf_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 1000
+    # Calls per client (an authenticated caller) or else per address, in the ``limits`` notation
+    # ("60/minute", "1000 per hour"); "0" or "" turns a limit off. ``verify``: the three public
+    # verification endpoints together (a PDF costs ~0.35 s of CPU); ``tsa``: ``POST /pki/tsa``.
+    verify_rate: str = "60/minute"
+    tsa_rate: str = "60/minute"
+    # Refused bearer tokens per address; past it the address may not try again (429) until the
+    # oldest failure leaves the window, whatever token it sends.
+    auth_failure_rate: str = "10/minute"
+    # Where the counts are kept: memory:// in each process (``hub serve --workers N`` then allows
+    # N times the rates), redis://host:6379/0 shared by every worker and server.
+    rate_storage_url: str = "memory://"
+    rate_key_prefix: str = "hub-limits"
+
+    @field_validator("verify_rate", "tsa_rate", "auth_failure_rate")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        value = value.strip()
+        if value not in ("", "0"):
+            try:
+                parse_rate(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a rate such as '60/minute' ('0' turns it off)") from None
+        return value
+
+    @field_validator("rate_storage_url")
+    @classmethod
+    def _a_storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if scheme not in RATE_STORAGE_SCHEMES:
+            raise ValueError(f"rate counts are kept in {', '.join(s + '://' for s in RATE_STORAGE_SCHEMES)}")
+        return value
+
+    def rate(self, name: Literal["verify", "tsa", "auth_failure"]) -> RateLimitItem | None:
+        """A limit by name, None when it is off."""
+        value: str = getattr(self, f"{name}_rate")
+        return None if value in ("", "0") else parse_rate(value)
 
     def pdf_routes(self) -> list[tuple[str, str, int]]:
         """The endpoints that take one PDF, with the largest body that can hold one of
@@ -114,9 +159,11 @@ class Limits(Section):
     def small_routes(self) -> list[tuple[str, str, int]]:
         """Endpoints whose bodies are small by nature, refused (413) past their size before they are
         read: a QR text is a few kilobytes (an anonymous 60 MB body once took the server to 1.75 GB);
-        a sharing call names a holder, an item and a few answers."""
+        a sharing call names a holder, an item and a few answers; a timestamp or OCSP request, a
+        hash or a few serial numbers (the PKI endpoints read their raw body whole)."""
         return [
             ("POST", "/api/v1/verify/qr", QR_BODY_BYTES),
+            ("POST", "/pki/(tsa|ocsp)", PKI_REQUEST_BYTES),
             ("POST", "/api/v1/sharing/.*", JSON_ENVELOPE_BYTES),
             ("POST", "/api/v1/me/.*", JSON_ENVELOPE_BYTES),
         ]
@@ -136,7 +183,8 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("./var")
     # The root secret: encrypts keys at rest and derives the keys that protect personal data.
-    # In development it is generated into <data dir>/master.key when absent.
+    # Generated into <data dir>/master.key when absent — only in development with the embedded
+    # default (SQLite in the data dir, local blobs, file keys); required everywhere else.
     master_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
@@ -149,6 +197,14 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     limits: Limits = Field(default_factory=Limits)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @model_validator(mode="after")
+    def _require_a_master_key_beyond_the_embedded_default(self) -> Settings:
+        # A key generated into one server's data directory protects data that lives elsewhere:
+        # a second server (or a new disk) would derive other keys and read nothing back.
+        if self.master_key is None and (beyond := self.beyond_the_embedded_default()):
+            raise ValueError(f"HUB_MASTER_KEY must be set when {' and '.join(beyond)}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
@@ -175,6 +231,26 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    def beyond_the_embedded_default(self) -> list[str]:
+        """What lies outside the embedded deployment (SQLite in the data directory, blobs on local
+        disk, keys in files): there the master key cannot be generated into the data directory."""
+        beyond = []
+        if not self._database_is_embedded():
+            beyond.append("the database is not the embedded SQLite in the data directory")
+        if self.storage.backend == "s3":
+            beyond.append("storage is S3")
+        if self.signing.keystore == "pkcs11":
+            beyond.append("the keystore is PKCS#11")
+        return beyond
+
+    def _database_is_embedded(self) -> bool:
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() != "sqlite":
+            return False
+        if url.database in (None, "", ":memory:"):
+            return True
+        return Path(url.database).resolve().is_relative_to(self.data_dir.resolve())
+
     @property
     def effective_database_url(self) -> str:
         url = self.database_url or self.database.url
@@ -199,8 +275,8 @@ def load_master_key(settings: Settings) -> bytes:
     """The master key: from settings, or (development only) a file generated on first use."""
     if settings.master_key is not None:
         return settings.master_key.get_secret_value().encode()
-    if settings.env is not Environment.DEVELOPMENT:
-        raise RuntimeError("HUB_MASTER_KEY is required outside development")
+    if settings.env is not Environment.DEVELOPMENT or settings.beyond_the_embedded_default():
+        raise RuntimeError("HUB_MASTER_KEY is required outside the embedded development setup")
     path = settings.data_dir / "master.key"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -50,6 +50,16 @@ class Unavailable(DomainError):
         self.retry_after = retry_after
 
 
+class RateLimited(DomainError):
+    """Too many requests from one caller or address in a window; it may retry after ``retry_after`` s."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
+
+
 class Gone(DomainError):
     """It existed, and is no longer to be had (a used or expired single-use link)."""
 

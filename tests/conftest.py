@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,16 @@ def session(connection: Connection) -> Iterator[Session]:
     s.close()
 
 
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """umask 0 for one test: a file the code does not restrict itself would be world-writable."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data directory per worker: keys and the CA are made once, not per test."""
@@ -124,6 +135,12 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     }
     env.update(overrides)
     return Settings(**env)  # type: ignore[arg-type]
+
+
+def with_limits(state: HubState, **limits: object) -> HubState:
+    """``state`` with some ``Limits`` changed (as ``HUB_LIMITS__…`` would), validated."""
+    changed = type(state.settings.limits).model_validate({**state.settings.limits.model_dump(), **limits})
+    return replace(state, settings=state.settings.model_copy(update={"limits": changed}))
 
 
 @pytest.fixture(scope="session")
@@ -142,5 +159,7 @@ def hub_state(base_state: HubState, connection: Connection) -> HubState:
 
 @pytest.fixture
 def client(hub_state: HubState) -> Iterator[TestClient]:
+    """The hub over ASGI. Rate limits keep the defaults; each app counts from zero (memory storage),
+    so no test inherits another's calls."""
     with TestClient(create_app(state=hub_state), raise_server_exceptions=False) as c:
         yield c

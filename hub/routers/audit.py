@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from audit.checkpoints import consistency, inclusion, latest_checkpoint, make_checkpoint, note
 from audit.log import events_after
 from audit.models import AuditCheckpoint
+from hub.admission import AdmissionRoute
 from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
 from hub.state import HubState
 from kernel.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], route_class=AdmissionRoute)
 
 MAX_SEQ = 2**31 - 1
 

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from catalog import service
 from catalog.search import follow_commits
+from hub.admission import AdmissionRoute
 from hub.deps import CatalogEditorDep, ReadSessionDep, SessionDep, StateDep
 
 Out = TypeVar("Out", bound=BaseModel)
@@ -33,8 +33,9 @@ def _with_path(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "loc": (*error.get("loc", ()), *path)}
 
 
-class PreciseValidationRoute(APIRoute):
-    """A route whose 422s name the field below a list or model validator (``issuers[1]``)."""
+class PreciseValidationRoute(AdmissionRoute):
+    """A route whose 422s name the field below a list or model validator (``issuers[1]``), admitted
+    (authenticated) before its body is read (``hub.admission``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

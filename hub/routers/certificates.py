@@ -28,13 +28,14 @@ from certificates.repository import get_certificate
 from certificates.requests import Holder, IssuanceRequest
 from certificates.status import change_status
 from certificates.versions import new_version
+from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
 from hub.state import HubState
 from kernel.actor import Actor
 from kernel.errors import DomainError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1", tags=["certificates"])
+router = APIRouter(prefix="/api/v1", tags=["certificates"], route_class=AdmissionRoute)
 
 
 class Strict(BaseModel):

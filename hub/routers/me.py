@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.routers.certificates import CertificateOut, certificate_out
 from sharing import consents
@@ -15,7 +16,7 @@ from sharing.holders import signed_in_holder
 from sharing.me import access_log, my_certificates
 from sharing.models import Consent
 
-router = APIRouter(prefix="/api/v1/me", tags=["holders"])
+router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionRoute)
 
 
 class MyCertificatesOut(BaseModel):

@@ -7,12 +7,14 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
-from hub.deps import ReadSessionDep, StateDep
+from hub.admission import AdmissionRoute
+from hub.deps import ReadSessionDep, StateDep, TimestampRate
 from hub.errors import problem
+from hub.settings import PKI_REQUEST_BYTES
 
-router = APIRouter(prefix="/pki", tags=["pki"])
+router = APIRouter(prefix="/pki", tags=["pki"], route_class=AdmissionRoute)
 
-MAX_REQUEST = 64 * 1024
+MAX_REQUEST = PKI_REQUEST_BYTES  # also refused before it is received (Limits.small_routes)
 
 
 async def _body(request: Request) -> bytes:
@@ -21,7 +23,10 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post(
-    "/tsa", response_class=Response, responses={200: {"content": {"application/timestamp-reply": {}}}}
+    "/tsa",
+    response_class=Response,
+    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    dependencies=[TimestampRate],
 )
 async def timestamp(request: Request, state: StateDep) -> Response:
     """RFC 3161 timestamp authority (``application/timestamp-query``)."""

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, SessionDep, StateDep
 from hub.routers.certificates import CertificateOut, certificate_out
 from sharing.copies import fetch_copy, make_copy
@@ -19,7 +20,7 @@ from sharing.lookup import lookup
 from sharing.plan import make_plan
 from sharing.verify_data import verify_data
 
-router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], route_class=AdmissionRoute)
 
 UseCause = Annotated[str, Field(min_length=1, max_length=200, description="用证事由: why the data is used")]
 ItemCode = Annotated[str, Field(min_length=1, max_length=64, description="the item (事项) of the use")]

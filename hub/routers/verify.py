@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
-from hub.deps import ReadSessionDep, StateDep
+from hub.admission import AdmissionRoute
+from hub.deps import ReadSessionDep, StateDep, VerifyRate
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
-router = APIRouter(prefix="/api/v1", tags=["verification"])
+router = APIRouter(prefix="/api/v1", tags=["verification"], route_class=AdmissionRoute)
 
 
 class SignatureOut(BaseModel):
@@ -44,7 +45,9 @@ def verification_out(v: Verification) -> VerificationOut:
     return VerificationOut.model_validate(v)
 
 
-@router.post("/verify", response_model=VerificationOut, response_model_exclude_none=False)
+@router.post(
+    "/verify", response_model=VerificationOut, response_model_exclude_none=False, dependencies=[VerifyRate]
+)
 async def verify_upload(
     file: Annotated[UploadFile, File(description="the PDF to check")],
     session: ReadSessionDep,
@@ -73,7 +76,7 @@ async def verify_upload(
     return verification_out(await run_in_threadpool(work))
 
 
-@router.get("/verify/{certificate_id}", response_model=VerificationOut)
+@router.get("/verify/{certificate_id}", response_model=VerificationOut, dependencies=[VerifyRate])
 def verify_identifier(
     certificate_id: str,
     session: ReadSessionDep,
@@ -90,7 +93,7 @@ class QRBody(BaseModel):
     payload: Annotated[str, Field(min_length=1, max_length=8192, description="the text of the QR code")]
 
 
-@router.post("/verify/qr", response_model=VerificationOut)
+@router.post("/verify/qr", response_model=VerificationOut, dependencies=[VerifyRate])
 def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
     result = verify_qr(session, state.vault, body.payload, state.qr_trust(), state.clock())

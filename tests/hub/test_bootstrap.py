@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from alembic.script import ScriptDirectory
 
 from hub import migrate
 from hub.bootstrap import prepare
+from hub.settings import Settings
 from hub.state import HubState
 from tests.conftest import DatabaseFactory, make_settings
 
@@ -54,11 +56,26 @@ def _snapshot(data_dir: Path) -> dict[str, str]:
     return out
 
 
-def _env(data_dir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    # No HUB_MASTER_KEY: development generates var/master.key, which racing processes must agree on.
-    env.update(HUB_DATA_DIR=str(data_dir), HUB_DATABASE_URL=database_url, HUB_LOG_LEVEL="WARNING")
-    return env
+class Fresh(NamedTuple):
+    """A data directory that does not exist yet, an empty database, and the master key given.
+
+    On SQLite the database lies in the data directory (the embedded default) and no master key is
+    given: development generates var/master.key, which racing processes must agree on. A
+    PostgreSQL database needs HUB_MASTER_KEY (every server must derive the same keys)."""
+
+    data_dir: Path
+    url: str
+    master_key: str | None
+
+    def settings(self) -> Settings:
+        return make_settings(self.data_dir, database_url=self.url, master_key=self.master_key)
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        env.update(HUB_DATA_DIR=str(self.data_dir), HUB_DATABASE_URL=self.url, HUB_LOG_LEVEL="WARNING")
+        if self.master_key is not None:
+            env.update(HUB_MASTER_KEY=self.master_key)
+        return env
 
 
 def _check_ready(state: HubState) -> None:
@@ -69,15 +86,16 @@ def _check_ready(state: HubState) -> None:
 
 
 @pytest.fixture
-def fresh(backend: str, databases: DatabaseFactory, tmp_path: Path) -> tuple[Path, str]:
-    """A data directory that does not exist yet, and an empty database."""
-    return tmp_path / "var", databases.create(backend)
+def fresh(backend: str, databases: DatabaseFactory, tmp_path: Path) -> Fresh:
+    data_dir = tmp_path / "var"
+    if backend == "sqlite":
+        return Fresh(data_dir, f"sqlite:///{data_dir / 'hub.db'}", None)
+    return Fresh(data_dir, databases.create(backend), "bootstrap-test-master-key-0123456789abcdef")
 
 
-def test_prepare_twice_is_idempotent(fresh: tuple[Path, str]) -> None:
-    data_dir, url = fresh
-    settings = make_settings(data_dir, database_url=url, master_key=None)
-    first = prepare(settings)
+def test_prepare_twice_is_idempotent(fresh: Fresh) -> None:
+    data_dir = fresh.data_dir
+    first = prepare(fresh.settings())
     try:
         _check_ready(first)
         root_pem = (data_dir / "pki" / "root.crt.pem").read_bytes()
@@ -87,12 +105,13 @@ def test_prepare_twice_is_idempotent(fresh: tuple[Path, str]) -> None:
     files = _snapshot(data_dir)
     for name in KEY_FILES:
         assert f"pki/{name}" in files, files
-    assert "master.key" in files
+    assert ("master.key" in files) is (fresh.master_key is None)
 
-    second = prepare(make_settings(data_dir, database_url=url, master_key=None))
+    second = prepare(fresh.settings())
     try:
         _check_ready(second)
-        assert second.master_key == (data_dir / "master.key").read_text().strip().encode()
+        if fresh.master_key is None:
+            assert second.master_key == (data_dir / "master.key").read_text().strip().encode()
         assert second.signing.pki.root_cert.dump() == root_der
     finally:
         second.close()
@@ -153,10 +172,10 @@ def _race(
     return results
 
 
-def test_two_processes_preparing_at_once_agree(fresh: tuple[Path, str], tmp_path: Path) -> None:
-    data_dir, url = fresh
+def test_two_processes_preparing_at_once_agree(fresh: Fresh, tmp_path: Path) -> None:
+    data_dir = fresh.data_dir
     script = [sys.executable, "-c", _PREPARE_SCRIPT]
-    results = _race(tmp_path, [script, script, script], _env(data_dir, url))
+    results = _race(tmp_path, [script, script, script], fresh.env())
     for r in results:
         assert r.returncode == 0, r.stderr
         assert "Traceback" not in r.stderr
@@ -166,7 +185,7 @@ def test_two_processes_preparing_at_once_agree(fresh: tuple[Path, str], tmp_path
     assert reports[0]["root"] == _digest(data_dir / "pki" / "root.crt.pem")
     assert not list((data_dir / "pki").glob("*.tmp")) and not list(data_dir.glob("*.tmp"))
 
-    state = prepare(make_settings(data_dir, database_url=url, master_key=None))
+    state = prepare(fresh.settings())
     try:
         _check_ready(state)
         assert hashlib.sha256(state.master_key).hexdigest() == reports[0]["master"]
@@ -190,14 +209,13 @@ _UPGRADE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_two_db_upgrades_at_once(fresh: tuple[Path, str], tmp_path: Path) -> None:
-    data_dir, url = fresh
+def test_two_db_upgrades_at_once(fresh: Fresh, tmp_path: Path) -> None:
     script = [sys.executable, "-c", _UPGRADE_SCRIPT.replace("HUB_COMMAND", repr(HUB))]
-    results = _race(tmp_path, [script, script], _env(data_dir, url))
+    results = _race(tmp_path, [script, script], fresh.env())
     for r in results:
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == f"database at revision {HEAD}"
-    state = prepare(make_settings(data_dir, database_url=url, master_key=None))
+    state = prepare(fresh.settings())
     try:
         _check_ready(state)
     finally:
@@ -224,17 +242,15 @@ def servers() -> Iterator[list[subprocess.Popen[str]]]:
             proc.wait()
 
 
-def test_two_hub_serves_on_a_fresh_data_dir(
-    fresh: tuple[Path, str], servers: list[subprocess.Popen[str]]
-) -> None:
+def test_two_hub_serves_on_a_fresh_data_dir(fresh: Fresh, servers: list[subprocess.Popen[str]]) -> None:
     """``hub serve`` twice at once on nothing: both migrate-or-wait, create-or-load the CA, and answer."""
-    data_dir, url = fresh
+    data_dir = fresh.data_dir
     ports = [_free_port(), _free_port()]
     for port in ports:
         servers.append(
             subprocess.Popen(
                 [HUB, "serve", "--port", str(port)],
-                env=_env(data_dir, url),
+                env=fresh.env(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,

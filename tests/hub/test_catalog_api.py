@@ -455,7 +455,11 @@ def _run(args: list[str], env: dict[str, str]) -> Any:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_env(request: pytest.FixtureRequest, databases: DatabaseFactory, tmp_path: Path) -> dict[str, str]:
-    return {"HUB_DATA_DIR": str(tmp_path / "data"), "HUB_DATABASE_URL": databases.create(request.param)}
+    return {
+        "HUB_DATA_DIR": str(tmp_path / "data"),
+        "HUB_DATABASE_URL": databases.create(request.param),
+        "HUB_MASTER_KEY": "catalog-cli-test-master-key-0123456789abcdef",
+    }
 
 
 def _count_orgs(url: str) -> int:

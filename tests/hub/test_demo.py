@@ -16,15 +16,16 @@ from kernel.db import unit_of_work
 from sharing.holders import holder_ref
 from sharing.lookup import lookup
 from sharing.models import Consent
-from tests.conftest import DatabaseFactory
 from tests.pdfsig import Pdfsig
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # ./run demo's deployment: the embedded SQLite in the data directory, so no master key is
+    # needed — development generates it into the data dir.
     monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HUB_DATABASE_URL", databases.create("sqlite"))
-    monkeypatch.delenv("HUB_MASTER_KEY", raising=False)  # development: generated into the data dir
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HUB_MASTER_KEY", raising=False)
     return tmp_path
 
 

@@ -83,3 +83,18 @@ def test_serve_hands_uvicorn_the_hub_protocol(monkeypatch: pytest.MonkeyPatch, w
     result = CliRunner().invoke(cli.app, ["serve", "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     assert [r["http"] for r in runs] == [HTTPProtocol]
+
+
+@pytest.mark.parametrize(
+    ("storage", "warned"), [("memory://", True), ("redis://127.0.0.1:6379/0", False)], ids=["memory", "redis"]
+)
+def test_serve_with_workers_says_when_rate_limits_are_counted_per_worker(
+    monkeypatch: pytest.MonkeyPatch, storage: str, warned: bool
+) -> None:
+    monkeypatch.setenv("HUB_LIMITS__RATE_STORAGE_URL", storage)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    settings = Settings()
+    monkeypatch.setattr(cli, "prepared_state", lambda: SimpleNamespace(settings=settings, close=lambda: None))
+    result = CliRunner().invoke(cli.app, ["serve", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert ("HUB_LIMITS__RATE_STORAGE_URL" in result.output) is warned, result.output

@@ -3,15 +3,14 @@
 ``/verify`` takes the file as multipart (spooled to a temporary file as it arrives), issuance and
 new versions as base64 in JSON: each endpoint's body is bounded by what one PDF of the limit needs
 (``Limits.pdf_routes``), so a 20 MB upload is answered from its headers, never received, spooled,
-parsed and decoded first. Every test runs on SQLite and on PostgreSQL."""
+parsed and decoded first — once the caller is known: an endpoint that needs one authenticates
+before it looks at the body (hub/admission.py). Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from collections.abc import Iterator, MutableMapping
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +23,7 @@ from hub.state import HubState, build_state
 from tests.conftest import make_settings
 from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
 from tests.hub.test_errors import World, assert_problem
+from tests.served import send_unread
 
 MAX_PDF = 200_000  # above a rendered certificate (~70 KB), far below the default 10 MiB
 
@@ -60,56 +60,34 @@ def _pdf(size: int) -> bytes:
     return head + b"0" * (size - len(head) - len(tail)) + tail
 
 
-def _asgi(
-    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]]
-) -> tuple[int, dict[str, Any], int]:
-    """One request straight through ASGI whose body is never sent: (status, problem, body reads)."""
-    reads = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal reads
-        reads += 1
-        return {"type": "http.request", "body": b"0" * 65536, "more_body": True}
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(dict(message))
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    assert dict(start["headers"])[b"content-type"].startswith(b"application/problem+json")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body), reads
-
-
-def test_a_20_mb_upload_is_refused_from_its_headers_unread(limited: HubState) -> None:
-    app = create_app(state=limited)
-    app.state.hub = limited
+def test_a_20_mb_upload_is_refused_from_its_headers_unread(client: TestClient, world: World) -> None:
     twenty_mb = str(20 * 1024 * 1024).encode()
-    for method, path, content_type in [
-        ("POST", "/api/v1/verify", b"multipart/form-data; boundary=x"),
-        ("POST", "/api/v1/certificates", b"application/json"),
-        ("POST", "/api/v1/certificates/1.2.156.3005.2.X/versions", b"application/json"),
+    token = f"Bearer {world.dept_token}".encode()
+    for method, path, content_type, auth in [
+        ("POST", "/api/v1/verify", b"multipart/form-data; boundary=x", []),
+        ("POST", "/api/v1/certificates", b"application/json", [(b"authorization", token)]),
+        (
+            "POST",
+            "/api/v1/certificates/1.2.156.3005.2.X/versions",
+            b"application/json",
+            [(b"authorization", token)],
+        ),
     ]:
-        status, problem, reads = _asgi(
-            app, method, path, [(b"content-type", content_type), (b"content-length", twenty_mb)]
+        status, problem, reads = send_unread(
+            client, method, path, [(b"content-type", content_type), (b"content-length", twenty_mb), *auth]
         )
         assert (status, problem["code"], reads) == (413, "payload_too_large", 0), path
+
+
+def test_an_anonymous_20_mb_upload_is_401_before_its_size_is_looked_at(client: TestClient) -> None:
+    # who calls is checked before what they send: a stranger learns nothing of the limits
+    status, problem, reads = send_unread(
+        client,
+        "POST",
+        "/api/v1/certificates",
+        [(b"content-type", b"application/json"), (b"content-length", str(20 * 1024 * 1024).encode())],
+    )
+    assert (status, problem["code"], reads) == (401, "unauthorized", 0)
 
 
 def test_the_route_limits_hold_one_pdf_of_the_limit() -> None:
@@ -162,8 +140,8 @@ def test_issuance_refuses_a_base64_file_over_the_route_limit(client: TestClient,
         file=base64.b64encode(_pdf(MAX_PDF + 2 * JSON_ENVELOPE_BYTES)).decode(),
     )
     raw = json.dumps(body).encode()
-    # refused before the token is even looked at: the size is checked first
-    r = client.post("/api/v1/certificates", content=raw, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **bearer(world.dept_token)}
+    r = client.post("/api/v1/certificates", content=raw, headers=headers)
     assert assert_problem(r, 413)["code"] == "payload_too_large"
 
 
@@ -208,10 +186,19 @@ def test_a_qr_body_of_megabytes_is_413_unread_and_a_real_one_is_answered(client:
     assert small.status_code != 413
 
 
-def test_sharing_bodies_are_bounded_too(client: TestClient) -> None:
+@pytest.mark.parametrize("path", ["/pki/tsa", "/pki/ocsp"])
+def test_a_pki_request_of_megabytes_is_413_unread(client: TestClient, path: str) -> None:
+    # the PKI endpoints read their raw body whole: anyone's 60 MB would have been held in memory
+    headers = [(b"content-type", b"application/timestamp-query"), (b"content-length", b"2000000")]
+    status, problem, reads = send_unread(client, "POST", path, headers)
+    assert (status, problem["code"], reads) == (413, "payload_too_large", 0)
+
+
+def test_sharing_bodies_are_bounded_too(client: TestClient, limited: HubState, session: Session) -> None:
+    portal = client_token(limited, session, org=add_org(limited, session, kind="portal"))
     r = client.post(
         "/api/v1/sharing/lookup",
         content=b'{"x": "' + b"A" * (3 * 1024 * 1024) + b'"}',
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **bearer(portal)},
     )
     assert assert_problem(r, 413)["code"] == "payload_too_large"

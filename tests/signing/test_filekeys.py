@@ -34,6 +34,13 @@ def test_concurrent_ensure_key_yields_one_key(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["contested.key.pem"]
 
 
+@pytest.mark.usefixtures("permissive_umask")
+def test_seal_key_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    FileKeyStore(tmp_path / "keys", MASTER_KEY).ensure_key("a")
+    assert oct((tmp_path / "keys" / "a.key.pem").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "keys").stat().st_mode & 0o777) == "0o700"
+
+
 def test_key_files_are_encrypted(tmp_path: Path) -> None:
     FileKeyStore(tmp_path, MASTER_KEY).ensure_key("a")
     assert (tmp_path / "a.key.pem").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")

@@ -55,6 +55,15 @@ def test_private_keys_are_never_written_in_clear(tmp_path: Path) -> None:
         assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
 
+@pytest.mark.usefixtures("permissive_umask")
+def test_private_key_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    # the library writes them 0600 itself: the bench scripts and `hub pki import` use it directly
+    _open(tmp_path)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.glob("*.key.pem")}
+    assert set(modes) == {f"{n}.key.pem" for n in ("root", "issuing", "tsa", "ocsp", "qr", "audit")}
+    assert set(modes.values()) == {"0o600"}, modes
+
+
 def test_wrong_master_key_is_refused(tmp_path: Path) -> None:
     _open(tmp_path)
     with pytest.raises(PKIError):
@@ -140,7 +149,11 @@ def _external_ca(tmp_path: Path) -> tuple[bytes, bytes]:
     now = datetime.now(UTC)
     cert = (
         profiles.certificate_builder(
-            name, name, key.public_key(), now - timedelta(days=1), now + timedelta(days=3650),
+            name,
+            name,
+            key.public_key(),
+            now - timedelta(days=1),
+            now + timedelta(days=3650),
             x509.BasicConstraints(ca=True, path_length=None),
         )
         .add_extension(profiles.CA_KEY_USAGE, critical=True)
