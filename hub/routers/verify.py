@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
 from hub.deps import ReadSessionDep, StateDep
+from hub.openapi import problems
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
@@ -44,7 +45,10 @@ def verification_out(v: Verification) -> VerificationOut:
     return VerificationOut.model_validate(v)
 
 
-@router.post("/verify", response_model=VerificationOut, response_model_exclude_none=False)
+# Verification is for anyone: it may be rate limited (429).
+@router.post(
+    "/verify", response_model=VerificationOut, response_model_exclude_none=False, responses=problems(429)
+)
 async def verify_upload(
     file: Annotated[UploadFile, File(description="the PDF to check")],
     session: ReadSessionDep,
@@ -73,7 +77,7 @@ async def verify_upload(
     return verification_out(await run_in_threadpool(work))
 
 
-@router.get("/verify/{certificate_id}", response_model=VerificationOut)
+@router.get("/verify/{certificate_id}", response_model=VerificationOut, responses=problems(404, 429))
 def verify_identifier(
     certificate_id: str,
     session: ReadSessionDep,
@@ -90,7 +94,7 @@ class QRBody(BaseModel):
     payload: Annotated[str, Field(min_length=1, max_length=8192, description="the text of the QR code")]
 
 
-@router.post("/verify/qr", response_model=VerificationOut)
+@router.post("/verify/qr", response_model=VerificationOut, responses=problems(429))
 def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
     result = verify_qr(session, body.payload, state.qr_trust(), state.clock())

@@ -5,13 +5,15 @@ must get. Callers the hub must not know — no token, a wrong one, citizen token
 get 401 wherever a caller is needed. Where a caller may not learn that a thing exists (``knows``),
 the same request about a made-up one must get the very same answer: no existence oracle.
 
-A route without a row fails ``test_every_route_has_a_row``. The world (``tests.hub.world``) is
-seeded once per module in a transaction rolled back at the end; every cell runs in a savepoint of
-its own, so cells change what they like and never see each other.
+Every answer must be one /openapi.json declares for the operation. A route without a row fails
+``test_every_route_has_a_row``. The world (``tests.hub.world``) is seeded once per module in a
+transaction rolled back at the end; every cell runs in a savepoint of its own, so cells change what
+they like and never see each other.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -481,9 +483,25 @@ def fingerprint(r: httpx.Response) -> Any:
     return r.status_code, r.content
 
 
+@pytest.fixture(scope="module")
+def documented(matrix_client: TestClient) -> dict[str, Any]:
+    """The answers /openapi.json declares, by path and method."""
+    paths: dict[str, Any] = matrix_client.get("/openapi.json").json()["paths"]
+    return paths
+
+
+def declared(documented: dict[str, Any], row: Row) -> dict[str, Any] | None:
+    """The responses the document declares for the row's route (None: a route it leaves out)."""
+    path = re.sub(r"{(\w+):\w+}", r"{\1}", row.route)  # /pki/ocsp/{encoded:path} is /pki/ocsp/{encoded}
+    operation = documented.get(path, {}).get(row.method.lower())
+    return None if operation is None else operation["responses"]
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
-def test_authorization(matrix_client: TestClient, cell: World, row: Row, caller: str) -> None:
+def test_authorization(
+    matrix_client: TestClient, documented: dict[str, Any], cell: World, row: Row, caller: str
+) -> None:
     expected = row.expect[caller]
     status, detail = (expected, None) if isinstance(expected, int) else expected
     r = call(matrix_client, row, cell, caller)
@@ -493,6 +511,11 @@ def test_authorization(matrix_client: TestClient, cell: World, row: Row, caller:
         assert r.headers["content-type"] == "application/problem+json", where
     if r.status_code == 401:
         assert r.headers["www-authenticate"] == "Bearer", where
+    responses = declared(documented, row)
+    if responses is not None:  # every answer is one the document declares, problems as problems
+        assert str(r.status_code) in responses, f"undocumented: {where}"
+        if r.status_code >= 400:
+            assert "application/problem+json" in responses[str(r.status_code)]["content"], where
     if detail is not None:
         assert row.detail is not None and row.detail(cell, r) == detail, where
     if caller not in row.knows:
