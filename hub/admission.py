@@ -31,6 +31,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
 from catalog.clients import authenticate_client
+from hub.openapi import answers
 from hub.ratelimit import RateLimits, Service
 from hub.state import HubState
 from kernel.actor import Actor
@@ -138,6 +139,7 @@ CALLER_REQUIRED = Admission(caller=CallerNeed.REQUIRED)
 CALLER_OPTIONAL = Admission(caller=CallerNeed.OPTIONAL)
 
 
+@answers(401, 429)  # 429: an address past its failed authentications
 def get_caller(request: Request, _credentials: Credentials) -> Actor:
     """The authenticated caller (401 without a valid bearer token)."""
     caller = admit(request, CALLER_REQUIRED).caller
@@ -145,6 +147,7 @@ def get_caller(request: Request, _credentials: Credentials) -> Actor:
     return caller
 
 
+@answers(401, 429)  # a token that is there must be valid
 def get_optional_caller(request: Request, _credentials: Credentials) -> Actor | None:
     """The caller when a bearer token is sent (which must then be valid), else None."""
     return admit(request, CALLER_OPTIONAL).caller
@@ -156,6 +159,8 @@ OptionalCaller = Annotated[Actor | None, Depends(get_optional_caller)]
 class RateLimit:
     """A dependency counting each call of a route against one service's rate limit, per caller
     (the API client or citizen when a valid token is sent, else the address)."""
+
+    __problems__ = frozenset({429})  # hub.openapi: every route counted declares it
 
     def __init__(self, service: Service) -> None:
         self.service = service

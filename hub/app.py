@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from hub import errors
 from hub.checkpointing import checkpoint_periodically
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from hub.openapi import document_problems
 from hub.ratelimit import RateLimits
 from hub.routers import (
     audit,
@@ -86,6 +87,7 @@ def create_app(
         audit.router,
     ):
         app.include_router(router)
+    document_problems(app)
 
     limits = (state.settings if state else settings or Settings()).limits
     routes = limits.pdf_routes() + limits.small_routes()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from catalog.access import check_may_edit
 from certificates.access import check_may_issue
 from hub.admission import RateLimit, get_caller, get_optional_caller
+from hub.openapi import answers
 from hub.state import HubState
 from kernel.actor import Actor, Role
 from kernel.db import unit_of_work
@@ -25,6 +26,7 @@ def get_state(request: Request) -> HubState:
 StateDep = Annotated[HubState, Depends(get_state)]
 
 
+@answers(503)  # the database is down, or (SQLite) still locked after the busy timeout
 def get_session(state: StateDep) -> Iterator[Session]:
     """One session per request: commit when the endpoint returns, roll back when it raises.
 
@@ -40,6 +42,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+@answers(503)
 def get_read_session(state: StateDep) -> Iterator[Session]:
     """A session for requests that only read; it never holds the SQLite write lock."""
     session = state.read_sessions()
@@ -60,6 +63,7 @@ OptionalCallerDep = Annotated[Actor | None, Depends(get_optional_caller)]
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency admitting only callers of these roles (403 for the others)."""
 
+    @answers(403)
     def check(caller: CallerDep) -> Actor:
         if caller.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}", code="forbidden")
@@ -68,10 +72,12 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     return Depends(check)
 
 
+@answers(403)
 def _issuer(caller: CallerDep) -> Actor:
     return check_may_issue(caller)
 
 
+@answers(403)
 def _catalog_editor(caller: CallerDep) -> Actor:
     return check_may_edit(caller)
 

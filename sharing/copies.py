@@ -27,11 +27,7 @@ from kernel.errors import Conflict
 from sharing.annotation import Annotation, annotate
 from sharing.errors import CopyGone, CopyNotFound
 from sharing.models import AnnotatedCopy
-from sharing.policy import (
-    Portal,
-    certificate_use,
-    require_releasable,
-)
+from sharing.policy import Portal, certificate_use
 from sharing.uses import COPY, COPY_FETCHED, record_use
 from signing.validation import SignatureReport
 
@@ -68,7 +64,6 @@ def make_copy(
     use = certificate_use(
         session, actor=actor, certificate_id=certificate_id, item_code=item_code, use_cause=use_cause, now=now
     )
-    require_releasable(use.decision)
     portal, cause, item, cert = use.portal, use.cause, use.item, use.cert
     if not usability(cert, now.date()).usable:
         raise Conflict("the certificate is not usable now", code="certificate_not_usable")

@@ -25,6 +25,7 @@ from catalog.errors import ItemNotFound
 from catalog.queries import find_certificate_type
 from catalog.schemas import ItemIn
 from catalog.service import get_item
+from certificates.errors import CertificateNotFound
 from certificates.models import Certificate
 from certificates.repository import get_certificate
 from kernel.actor import Actor, Role
@@ -153,30 +154,36 @@ def require_releasable(decision: Releasable) -> None:
 
 @dataclass(frozen=True)
 class CertificateUse:
-    """A portal's request to use one certificate for one item: checked, and what it may have."""
+    """A portal's request to use one certificate for one item: checked, and the portal may have it."""
 
     portal: Portal
     cause: str
     item: ItemIn
     cert: Certificate
-    decision: Releasable
-
-    @property
-    def releasable(self) -> bool:
-        return self.cert.type_code in self.decision.allowed
 
 
 def certificate_use(
     session: Session, *, actor: Actor, certificate_id: str, item_code: str, use_cause: str, now: datetime
 ) -> CertificateUse:
     """Check a request naming one certificate (copies, data checks): the portal, the use cause, the
-    item; then the certificate (CertificateNotFound) and its type (403 if the item does not need it)."""
+    item; then the certificate, which must be one the portal may have for this item.
+
+    A certificate it may not have — of a type the item does not need, never shared, or without the
+    holder's consent — does not exist for it: CertificateNotFound, exactly as for an identifier
+    nobody issued, so that the answer tells neither that it exists nor of what type it is."""
     portal = portal_of(actor)
     cause = check_use_cause(use_cause)
     item = needed_item(session, item_code)
     cert = get_certificate(session, certificate_id)
-    types = check_types_for_item(item_code, item, [cert.type_code])
-    decision = releasable(
-        session, portal=portal, holder_index=cert.holder_index, item_code=item_code, types=types, now=now
-    )
-    return CertificateUse(portal, cause, item, cert, decision)
+    if cert.type_code in accepted_types(item):
+        decision = releasable(
+            session,
+            portal=portal,
+            holder_index=cert.holder_index,
+            item_code=item_code,
+            types=[cert.type_code],
+            now=now,
+        )
+        if cert.type_code in decision.allowed:
+            return CertificateUse(portal, cause, item, cert)
+    raise CertificateNotFound("no such certificate")

@@ -29,7 +29,6 @@ from certificates.personal import face_of
 from certificates.privacy import HolderVault
 from certificates.requests import has_value
 from kernel.actor import Actor
-from sharing.errors import TypeNotNeeded
 from sharing.policy import certificate_use
 from sharing.uses import VERIFY_DATA, record_use
 
@@ -64,10 +63,8 @@ def verify_data(
             use_cause=use_cause,
             now=now,
         )
-    except (CertificateNotFound, TypeNotNeeded):
+    except CertificateNotFound:  # unknown, or not the portal's to have: existence is as private as the data
         return DataCheck(NOT_FOUND)
-    if not use.releasable:
-        return DataCheck(NOT_FOUND)  # existence is as private as the data
     portal, cause, cert = use.portal, use.cause, use.cert
     check = judge(face_of(vault, cert), data, usability(cert, now.date()))
     record_use(

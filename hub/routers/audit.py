@@ -13,6 +13,7 @@ from audit.log import events_after
 from audit.models import AuditCheckpoint
 from hub.admission import AdmissionRoute
 from hub.deps import AdminDep, ReadSessionDep, SessionDep, StateDep
+from hub.openapi import problems
 from hub.state import HubState
 from kernel.errors import NotFound
 
@@ -44,7 +45,7 @@ def checkpoint_out(state: HubState, checkpoint: AuditCheckpoint) -> CheckpointOu
     )
 
 
-@router.get("/checkpoint", response_model=CheckpointOut)
+@router.get("/checkpoint", response_model=CheckpointOut, responses=problems(404))
 def get_checkpoint(session: ReadSessionDep, state: StateDep) -> CheckpointOut:
     """The latest signed checkpoint of the audit log (anyone may fetch and keep it)."""
     checkpoint = latest_checkpoint(session)
@@ -53,7 +54,7 @@ def get_checkpoint(session: ReadSessionDep, state: StateDep) -> CheckpointOut:
     return checkpoint_out(state, checkpoint)
 
 
-@router.post("/checkpoint", response_model=CheckpointOut)
+@router.post("/checkpoint", response_model=CheckpointOut, responses=problems(404))
 def sign_checkpoint(admin: AdminDep, session: SessionDep, state: StateDep) -> CheckpointOut:
     """Sign a checkpoint of the log now (admin); answers the latest if nothing was added since."""
     made = make_checkpoint(
@@ -75,7 +76,7 @@ class InclusionOut(BaseModel):
     hashes: list[str]
 
 
-@router.get("/proof/inclusion", response_model=InclusionOut)
+@router.get("/proof/inclusion", response_model=InclusionOut, responses=problems(404))
 def inclusion_proof(
     session: ReadSessionDep,
     seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],

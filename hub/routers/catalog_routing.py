@@ -16,6 +16,7 @@ from catalog import service
 from catalog.search import follow_commits
 from hub.admission import AdmissionRoute
 from hub.deps import CatalogEditorDep, ReadSessionDep, SessionDep, StateDep
+from hub.openapi import problems
 
 Out = TypeVar("Out", bound=BaseModel)
 
@@ -139,14 +140,24 @@ def add_entry_routes(
     Body = kind.model  # a runtime model, so mypy cannot take it as a type (hence the ignore below)
 
     @router.put(
-        entry_path, name=f"put_{name}", description=put_doc, response_model=out, responses=PUT_RESPONSES
+        entry_path,
+        name=f"put_{name}",
+        description=put_doc,
+        response_model=out,
+        responses={**PUT_RESPONSES, 201: {"description": "Created", "model": out}},
     )
     def put_entry(entry_code: Code, body: Body, write: WriterDep, response: Response) -> Any:  # type: ignore[valid-type]
         stored = service.put_entry(write.session, kind, entry_code, body, actor=write.actor)
         response.status_code = 201 if stored.created else 200
         return _out(out, stored.entry)
 
-    @router.get(entry_path, name=f"get_{name}", description=f"A {label} as stored.", response_model=out)
+    @router.get(
+        entry_path,
+        name=f"get_{name}",
+        description=f"A {label} as stored.",
+        response_model=out,
+        responses=problems(404),
+    )
     def get_entry(entry_code: Code, session: ReadSessionDep) -> Any:
         return _out(out, service.get_entry(session, kind, entry_code))
 

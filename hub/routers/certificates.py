@@ -31,6 +31,7 @@ from certificates.versions import new_version
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
+from hub.openapi import problems
 from hub.state import HubState
 from kernel.actor import Actor
 from kernel.errors import DomainError, ValidationFailed
@@ -177,7 +178,13 @@ def _readable(state: HubState, session: Session, certificate_id: str, caller: Ac
     "/certificates",
     status_code=201,
     response_model=CertificateOut,
-    responses={200: {"description": "a repeat of an earlier issuance: the same certificate"}},
+    responses={
+        200: {
+            "description": "a repeat of an earlier issuance: the same certificate",
+            "model": CertificateOut,
+        },
+        **problems(409),
+    },
 )
 def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Response) -> CertificateOut:
     """Issue a certificate (idempotent on the issuer's ``external_id``)."""
@@ -265,7 +272,7 @@ def _failure(index: int, status: int, code: str, detail: str, field: str | None)
     return BatchResult(index=index, status=status, error=ItemError(code=code, detail=detail, field=field))
 
 
-@router.get("/certificates/{certificate_id}", response_model=CertificateOut)
+@router.get("/certificates/{certificate_id}", response_model=CertificateOut, responses=problems(404))
 def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> CertificateOut:
     """A certificate, for its issuer, its holder and admins."""
     return certificate_out(state, _readable(state, session, certificate_id, caller), caller)
@@ -274,7 +281,7 @@ def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state:
 @router.get(
     "/certificates/{certificate_id}/file",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {}}}, **problems(404)},
 )
 def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> Response:
     """The sealed PDF, for its issuer and its holder (it prints what admins see masked)."""
@@ -287,7 +294,9 @@ def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, s
     )
 
 
-@router.post("/certificates/{certificate_id}/status", response_model=CertificateOut)
+@router.post(
+    "/certificates/{certificate_id}/status", response_model=CertificateOut, responses=problems(403, 404, 409)
+)
 def set_status(
     certificate_id: str, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:
@@ -304,7 +313,12 @@ def set_status(
     return certificate_out(state, cert, caller)
 
 
-@router.post("/certificates/{certificate_id}/versions", status_code=201, response_model=CertificateOut)
+@router.post(
+    "/certificates/{certificate_id}/versions",
+    status_code=201,
+    response_model=CertificateOut,
+    responses=problems(404, 409),
+)
 def change(
     certificate_id: str, body: CertificateBody, caller: DepartmentDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:

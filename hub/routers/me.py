@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
+from hub.openapi import problems
 from hub.routers.certificates import CertificateOut, certificate_out
 from sharing import consents
 from sharing.holders import signed_in_holder
 from sharing.me import access_log, my_certificates
 from sharing.models import Consent
 
-router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionRoute)
+# A citizen token only: any other caller is refused (403).
+router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionRoute, responses=problems(403))
 
 
 class MyCertificatesOut(BaseModel):
@@ -144,7 +146,7 @@ def list_consents(caller: CallerDep, session: ReadSessionDep, state: StateDep) -
     return ConsentsOut(consents=[_consent_out(c, now) for c in consents.consents_of(session, holder)])
 
 
-@router.delete("/consents/{consent_id}", status_code=204, response_class=Response)
+@router.delete("/consents/{consent_id}", status_code=204, response_class=Response, responses=problems(404))
 def withdraw_consent(consent_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
     """Withdraw a consent; the very next call of the portal no longer has it."""
     _, holder = signed_in_holder(state.vault, caller)

@@ -11,6 +11,7 @@ from catalog.fieldtypes import Name, OrganizationKind
 from catalog.organizations import get_organization
 from catalog.queries import find_organization
 from hub.deps import ReadSessionDep, StateDep
+from hub.openapi import problems
 from hub.routers.catalog_routing import PUT_RESPONSES, WriterDep, catalog_router
 from hub.services import register_organization
 
@@ -36,14 +37,18 @@ class OrganizationPut(BaseModel):
     demo: bool = False
 
 
-@router.get("/organizations/{code}", response_model=OrganizationOut)
+@router.get("/organizations/{code}", response_model=OrganizationOut, responses=problems(404))
 def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
     """An organization by its 统一社会信用代码."""
     org = get_organization(session, code)
     return OrganizationOut.model_validate(org, from_attributes=True)
 
 
-@router.put("/organizations/{code}", response_model=OrganizationOut, responses=PUT_RESPONSES)
+@router.put(
+    "/organizations/{code}",
+    response_model=OrganizationOut,
+    responses={**PUT_RESPONSES, 201: {"description": "Created", "model": OrganizationOut}},
+)
 def put_organization(
     code: str, body: OrganizationPut, state: StateDep, write: WriterDep, response: Response
 ) -> Any:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, TimestampRate
 from hub.errors import problem
+from hub.openapi import problems
 from hub.settings import PKI_REQUEST_BYTES
 
 router = APIRouter(prefix="/pki", tags=["pki"], route_class=AdmissionRoute)
 
 MAX_REQUEST = PKI_REQUEST_BYTES  # also refused before it is received (Limits.small_routes)
+
+
+def _der_body(media_type: str) -> dict[str, Any]:
+    """The request body of a DER endpoint (read raw, not by FastAPI), for the OpenAPI document."""
+    schema = {"type": "string", "format": "binary", "maxLength": MAX_REQUEST}
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
 
 
 async def _body(request: Request) -> bytes:
@@ -25,7 +33,9 @@ async def _body(request: Request) -> bytes:
 @router.post(
     "/tsa",
     response_class=Response,
-    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    # Timestamps are for anyone: they may be rate limited (429).
+    responses={200: {"content": {"application/timestamp-reply": {}}}, **problems(413, 429)},
+    openapi_extra=_der_body("application/timestamp-query"),
     dependencies=[TimestampRate],
 )
 async def timestamp(request: Request, state: StateDep) -> Response:
@@ -37,7 +47,10 @@ async def timestamp(request: Request, state: StateDep) -> Response:
 
 
 @router.post(
-    "/ocsp", response_class=Response, responses={200: {"content": {"application/ocsp-response": {}}}}
+    "/ocsp",
+    response_class=Response,
+    responses={200: {"content": {"application/ocsp-response": {}}}, **problems(413)},
+    openapi_extra=_der_body("application/ocsp-request"),
 )
 async def ocsp_post(request: Request, state: StateDep, session: ReadSessionDep) -> Response:
     """OCSP responder for seal certificates (``application/ocsp-request``)."""
@@ -50,7 +63,12 @@ async def ocsp_post(request: Request, state: StateDep, session: ReadSessionDep) 
     return Response(der, media_type="application/ocsp-response")
 
 
-@router.get("/ocsp/{encoded:path}", response_class=Response)
+@router.get(
+    "/ocsp/{encoded:path}",
+    response_class=Response,
+    # A path the route cannot take (a line break in it) is no resource at all: 404.
+    responses={200: {"content": {"application/ocsp-response": {}}}, **problems(404)},
+)
 def ocsp_get(encoded: str, state: StateDep, session: ReadSessionDep) -> Response:
     """OCSP over GET: the DER request base64-encoded in the path."""
     try:
@@ -72,11 +90,11 @@ def root_crl(state: StateDep) -> Response:
     return Response(state.signing.root_crl(), media_type="application/pkix-crl")
 
 
-@router.get("/ca.crt", response_class=Response)
+@router.get("/ca.crt", response_class=Response, responses={200: {"content": {"application/pkix-cert": {}}}})
 def issuing_ca(state: StateDep) -> Response:
     return Response(state.signing.pki.issuing_cert.dump(), media_type="application/pkix-cert")
 
 
-@router.get("/root.crt", response_class=Response)
+@router.get("/root.crt", response_class=Response, responses={200: {"content": {"application/pkix-cert": {}}}})
 def root_ca(state: StateDep) -> Response:
     return Response(state.signing.pki.root_cert.dump(), media_type="application/pkix-cert")

@@ -11,6 +11,7 @@ from catalog.queries import find_items
 from catalog.questionnaire import evaluate
 from catalog.schemas import QuestionIn
 from hub.deps import ReadSessionDep
+from hub.openapi import problems
 from hub.routers.catalog_routing import catalog_router
 
 router = catalog_router()
@@ -44,7 +45,7 @@ class QuestionnaireOut(BaseModel):
     errors: list[AnswerErrorOut] = Field(description="answers that were ignored, and why")
 
 
-@router.post("/one-things/{code}/questionnaire", response_model=QuestionnaireOut)
+@router.post("/one-things/{code}/questionnaire", response_model=QuestionnaireOut, responses=problems(404))
 def answer_questionnaire(code: str, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
     """The progressive questionnaire (递进式问卷): given the answers so far, the next questions and
     the items that apply. Public; nothing is stored."""

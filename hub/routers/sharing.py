@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, SessionDep, StateDep
+from hub.openapi import problems
 from hub.routers.certificates import CertificateOut, certificate_out
 from sharing.copies import fetch_copy, make_copy
 from sharing.holders import holder_ref
@@ -20,6 +21,7 @@ from sharing.lookup import lookup
 from sharing.plan import make_plan
 from sharing.verify_data import verify_data
 
+# Portals only (403 for anyone else), and what sharing/policy.py lets them have (403 consent_required …).
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], route_class=AdmissionRoute)
 
 UseCause = Annotated[str, Field(min_length=1, max_length=200, description="用证事由: why the data is used")]
@@ -48,7 +50,7 @@ class LookupOut(BaseModel):
     certificates: list[CertificateOut]
 
 
-@router.post("/lookup", response_model=LookupOut)
+@router.post("/lookup", response_model=LookupOut, responses=problems(403))
 def lookup_certificates(body: LookupIn, caller: CallerDep, session: SessionDep, state: StateDep) -> LookupOut:
     """The holder's usable certificates of these types, for one item and use cause (holder codes masked)."""
     found = lookup(
@@ -108,7 +110,7 @@ class PlanOut(BaseModel):
     pending_questions: list[str]
 
 
-@router.post("/plan", response_model=PlanOut)
+@router.post("/plan", response_model=PlanOut, responses=problems(403))
 def plan(body: PlanIn, caller: CallerDep, session: SessionDep, state: StateDep) -> Any:
     """Materials checklist (on file / upload / 容缺 / 告知承诺) and the prefilled one form, with sources."""
     result = make_plan(
@@ -136,7 +138,7 @@ class CopyOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/copies", status_code=201, response_model=CopyOut)
+@router.post("/copies", status_code=201, response_model=CopyOut, responses=problems(403, 404, 409))
 def request_copy(body: CopyIn, caller: CallerDep, session: SessionDep, state: StateDep) -> CopyOut:
     """An annotated copy (加注件), sealed by the hub, at a URL that serves it once within ten minutes."""
     issued = make_copy(
@@ -155,7 +157,11 @@ def request_copy(body: CopyIn, caller: CallerDep, session: SessionDep, state: St
 @router.get(
     "/copies/{token}",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 410: {"description": "fetched already or expired"}},
+    responses={
+        200: {"content": {"application/pdf": {}}},
+        **problems(404),
+        410: {"description": "fetched already or expired"},
+    },
 )
 def download_copy(token: str, session: SessionDep, state: StateDep) -> Response:
     """The annotated copy, once (the link is the credential); afterwards 410."""
@@ -183,7 +189,7 @@ class VerifyDataOut(BaseModel):
     mismatched: list[str]
 
 
-@router.post("/verify-data", response_model=VerifyDataOut)
+@router.post("/verify-data", response_model=VerifyDataOut, responses=problems(403))
 def check_data(body: VerifyDataIn, caller: CallerDep, session: SessionDep, state: StateDep) -> VerifyDataOut:
     """Does this face data match the certificate? The codes of the sharing services, never the true values."""
     check = verify_data(

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, VerifyRate
+from hub.openapi import problems
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], route_class=AdmissionRoute)
@@ -45,8 +46,13 @@ def verification_out(v: Verification) -> VerificationOut:
     return VerificationOut.model_validate(v)
 
 
+# Verification is for anyone: it may be rate limited (429).
 @router.post(
-    "/verify", response_model=VerificationOut, response_model_exclude_none=False, dependencies=[VerifyRate]
+    "/verify",
+    response_model=VerificationOut,
+    response_model_exclude_none=False,
+    dependencies=[VerifyRate],
+    responses=problems(429),
 )
 async def verify_upload(
     file: Annotated[UploadFile, File(description="the PDF to check")],
@@ -76,7 +82,12 @@ async def verify_upload(
     return verification_out(await run_in_threadpool(work))
 
 
-@router.get("/verify/{certificate_id}", response_model=VerificationOut, dependencies=[VerifyRate])
+@router.get(
+    "/verify/{certificate_id}",
+    response_model=VerificationOut,
+    dependencies=[VerifyRate],
+    responses=problems(404, 429),
+)
 def verify_identifier(
     certificate_id: str,
     session: ReadSessionDep,
@@ -93,7 +104,7 @@ class QRBody(BaseModel):
     payload: Annotated[str, Field(min_length=1, max_length=8192, description="the text of the QR code")]
 
 
-@router.post("/verify/qr", response_model=VerificationOut, dependencies=[VerifyRate])
+@router.post("/verify/qr", response_model=VerificationOut, dependencies=[VerifyRate], responses=problems(429))
 def verify_qr_payload(body: QRBody, session: ReadSessionDep, state: StateDep) -> VerificationOut:
     """A scanned QR payload: signature against the trust list, then the registry."""
     result = verify_qr(session, state.vault, body.payload, state.qr_trust(), state.clock())

@@ -8,6 +8,7 @@ throughout."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from certificates.identifiers import parse
 from certificates.seals import pem
 from hub.demo import BIRTH_CERTIFICATE, DEMO_CITIZEN, DEMO_CONSENTS, DEMO_PORTAL, ID_CARD
 from hub.state import HubState
@@ -129,7 +131,7 @@ def test_the_whole_sharing_story(
     assert not any(m["certificate_id"] for m in r.json()["materials"])
     assert not any(f["source"] for f in r.json()["form"])
     r = client.post("/api/v1/sharing/copies", json=body, headers=other_portal)
-    assert r.status_code == 403
+    assert r.status_code == 404 and r.json()["code"] == "certificate_not_found"
     r = client.post("/api/v1/sharing/verify-data", json=wrong, headers=other_portal)
     assert r.json() == {"result": 5, "mismatched": []}
 
@@ -187,3 +189,22 @@ def test_a_portal_may_not_fish_for_types_the_item_does_not_need(
     body = LOOKUP | {"type_codes": [BIRTH_CERTIFICATE]}  # the birth certificate item does not ask for it
     r = client.post("/api/v1/sharing/lookup", json=body, headers=bearer(world.portal_token))
     assert r.status_code == 403 and r.json()["code"] == "type_not_needed"
+
+
+def test_a_copy_the_portal_may_not_have_is_refused_as_for_a_certificate_nobody_issued(
+    client: TestClient, hub_state: HubState, session: Session
+) -> None:
+    """Without the holder's consent, or for an item that does not need its type, a certificate does
+    not exist for the portal: the answer tells neither that it exists nor of what type it is."""
+    world = load_demo_world(hub_state, session)
+    id_card, birth = world.certificates[0], world.certificates[1]
+
+    def answer(certificate_id: str) -> tuple[int, dict[str, Any]]:
+        body = {"certificate_id": certificate_id, "item_code": "WJ-BIRTH-CERTIFICATE", "use_cause": CAUSE}
+        r = client.post("/api/v1/sharing/copies", json=body, headers=bearer(world.portal_token))
+        return r.status_code, r.json()
+
+    made_up = answer(str(replace(parse(id_card), serial="9" * 20)))
+    assert made_up[0] == 404 and made_up[1]["code"] == "certificate_not_found"
+    assert answer(id_card) == made_up  # the item needs the identity card; the holder has not consented
+    assert answer(birth) == made_up  # the item does not need a birth certificate
