@@ -281,7 +281,7 @@ def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state:
 @router.get(
     "/certificates/{certificate_id}/file",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **problems(404)},
+    responses={200: {"content": {"application/pdf": {}}}, **problems(403, 404)},
 )
 def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> Response:
     """The sealed PDF, for its issuer and its holder (it prints what admins see masked)."""

@@ -25,6 +25,7 @@ from audit.log import append_pending
 from catalog import service
 from catalog.organizations import get_organization
 from certificates.identifiers import CertificateIdentifier, parse
+from certificates.personal import face_of
 from certificates.repository import get_certificate
 from hub.demo import BIRTH_CERTIFICATE, DEMO_CITIZEN, DEMO_PORTAL, grant_demo_consents
 from hub.state import HubState
@@ -140,7 +141,7 @@ def seed_world(state: HubState, session: Session) -> World:
             "valid_from": cert.valid_from.isoformat(),
             "valid_until": cert.valid_until.isoformat() if cert.valid_until else None,
             "area_code": cert.area_code,
-            "data": cert.data,
+            "data": face_of(state.vault, cert),
         },
         pdf=pdf,
         qr_payload=qr_payload,
