@@ -31,6 +31,7 @@ from hub.state import HubState
 from tests.conftest import with_limits
 from tests.hub.callers import (
     ADMIN,
+    ANONYMOUS,
     CALLERS,
     HOLDER,
     ISSUER,
