@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,19 +16,28 @@ from catalog.clients import token_hash_key
 from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
+from certificates.errors import PdfTooComplex
 from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
+from certificates.untrusted_pdf import declared_identifier, seal_report
 from certificates.uploads import check_uploaded_pdf
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
+from hub.isolation import Bounds, IsolatedPool, LimitExceeded, PoolBusy
 from hub.observability import Metrics
 from hub.sealing import HubSigning
-from hub.settings import Settings, load_master_key
+from hub.settings import Limits, Settings, load_master_key
 from kernel.db import unit_of_work
+from kernel.errors import Unavailable
 from sharing.copies import CopyServices
 from signing.trust import TrustList
 from signing.validation import SignatureReport
+
+R = TypeVar("R")
+
+# What every PDF worker imports before its first call: the functions the hub runs in it.
+PDF_WORKER_MODULES = ("certificates.untrusted_pdf", "certificates.uploads")
 
 
 @dataclass
@@ -48,10 +56,11 @@ class HubState:
     signing: HubSigning
     renderer: Renderer
     access: CertificateAccess
+    # Where PDFs from outside are read (``validate``, ``declared_identifier``, ``check_upload``);
+    # shared by ``with_sessions`` copies, stopped by ``close``.
+    pdf_workers: IsolatedPool
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # One seal validation at a time per process (``validate``); shared by ``with_sessions`` copies.
-    verification_lock: threading.Lock = field(default_factory=threading.Lock)
     _qr_trust: TrustList | None = None
 
     def with_sessions(self, factory: sessionmaker[Session]) -> HubState:
@@ -62,14 +71,46 @@ class HubState:
         return self.clock().date()
 
     def validate(self, session: Session, pdf: bytes) -> SignatureReport:
-        """The seal's report for a PDF (``HubSigning.validate``), one validation at a time.
+        """The seal's report for a PDF, validated in a PDF worker against the hub's trust anchors.
 
-        Validation is CPU-bound Python: threads taking turns under the GIL each cost more than
-        one after the other (four concurrent verifications took 13-15 % more CPU apiece —
-        docs/benchmarks.md, "Verification"). Processes (``hub serve --workers N``) still validate
-        in parallel."""
-        with self.verification_lock:
-            return self.signing.validate(session, pdf)
+        Raises ``PdfTooComplex`` past the worker's time or memory. The registry's word on the seal
+        certificate's revocation needs the database, so it is asked here, by the serial the report
+        names; when the seal was revoked (rare) the worker validates again knowing it."""
+        anchors = self.signing.trust_anchors()
+        report = self.in_pdf_worker(seal_report, pdf, anchors, {})
+        serial = report.signer_serial
+        if serial is not None:
+            with self.signing.using(session):
+                revoked = self.signing.revocation_of(serial)
+            if revoked is not None:
+                report = self.in_pdf_worker(seal_report, pdf, anchors, {serial: revoked})
+        return report
+
+    def declared_identifier(self, pdf: bytes) -> str | None:
+        """The certificate identifier a PDF declares, read in a PDF worker."""
+        return self.in_pdf_worker(declared_identifier, pdf)
+
+    def check_upload(self, pdf: bytes) -> None:
+        """A department's own PDF checked before sealing (``check_uploaded_pdf``) in a PDF worker."""
+        self.in_pdf_worker(partial(check_uploaded_pdf, max_bytes=self.settings.limits.max_pdf_bytes), pdf)
+
+    def in_pdf_worker(self, fn: Callable[..., R], *args: Any) -> R:
+        """``fn(*args)`` in a PDF worker; past its bounds, the domain's ``PdfTooComplex``.
+
+        Up to ``pdf_check_workers`` calls run at once, each in its own process: in parallel, where
+        threads validating at once took turns under one GIL and cost more CPU each (docs/
+        benchmarks.md, "Verification"). A call that finds no worker free within the time bound is
+        ``Unavailable`` (503 with Retry-After), not queued without end."""
+        try:
+            return self.pdf_workers.call(fn, *args)
+        except LimitExceeded as exc:
+            raise PdfTooComplex(_beyond(exc), field="file") from None
+        except PoolBusy:
+            raise Unavailable(
+                "every PDF worker is busy; retry later",
+                retry_after=max(1, round(self.settings.limits.pdf_check_seconds)),
+                code="pdf_workers_busy",
+            ) from None
 
     def qr_trust(self) -> TrustList:
         """The QR keys offline verifiers trust (the hub's one QR key), built once, not per request."""
@@ -86,13 +127,12 @@ class HubState:
 
     def certificate_services(self, session: Session) -> CertificateServices:
         """What issuance needs, bound to this request's session (seals it may have just created)."""
-        limit = self.settings.limits.max_pdf_bytes
         return CertificateServices(
             vault=self.vault,
             blobs=self.blobs,
             sealing=self.signing.sealing_for(session),
             render=self.renderer,
-            check_upload=lambda data: check_uploaded_pdf(data, max_bytes=limit),
+            check_upload=self.check_upload,
             today=self.today,
         )
 
@@ -111,7 +151,24 @@ class HubState:
         )
 
     def close(self) -> None:
+        self.pdf_workers.close()
         self.engine.dispose()
+
+
+def _beyond(exc: LimitExceeded) -> str:
+    """Why a PDF could not be read, in words for whoever sent it."""
+    bounds = exc.bounds
+    if exc.reason == "memory":
+        return f"the PDF could not be read within {bounds.memory_bytes // (1024 * 1024)} MiB of memory"
+    if exc.reason == "crashed":
+        return "the PDF stopped the process reading it"
+    return f"the PDF could not be read within {bounds.seconds:g} seconds"
+
+
+def build_pdf_workers(limits: Limits) -> IsolatedPool:
+    """The PDF workers (not started: ``start()`` in the lifespan, or the first call, starts them)."""
+    bounds = Bounds(seconds=limits.pdf_check_seconds, memory_bytes=limits.pdf_check_memory_bytes)
+    return IsolatedPool(limits.pdf_check_workers, bounds, preload=PDF_WORKER_MODULES)
 
 
 def build_state(settings: Settings) -> HubState:
@@ -168,6 +225,7 @@ def build_state(settings: Settings) -> HubState:
         signing=signing,
         renderer=DraftRenderer(signing.qr),
         access=CertificateAccess(vault),
+        pdf_workers=build_pdf_workers(settings.limits),
         search=build_search_index(settings),
     )
 
