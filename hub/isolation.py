@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import math
 import multiprocessing
+import os
 import queue
 import resource
 import signal
@@ -39,6 +40,9 @@ Reason = Literal["time", "cpu", "memory", "crashed"]
 # A child imports its modules before it answers its first call: generous, since a busy machine
 # (the whole point of this module) slows imports down too.
 START_TIMEOUT_SECONDS = 120.0
+# Children run below the server's priority: on a busy machine the server's own work (issuance, the
+# answers of every other request) goes first, and a hostile file gets what is left, up to its bound.
+NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class PoolBusy(Exception):
 def _serve(conn: Connection, memory_bytes: int, preload: Sequence[str]) -> None:
     """A child's life: import, cap memory, then run calls until the parent closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `hub serve` is the parent's to handle
+    os.nice(NICENESS)
     for module in preload:
         importlib.import_module(module)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a child stopped at its limits leaves no core file

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.isolation import Bounds, IsolatedPool, LimitExceeded, PoolBusy
+from hub.isolation import NICENESS, Bounds, IsolatedPool, LimitExceeded, PoolBusy
 from kernel.errors import ValidationFailed
 
 MiB = 1024 * 1024
@@ -57,6 +57,11 @@ def test_a_call_runs_in_a_child_and_returns_its_answer(pool_factory: list[Isolat
     pid = pool.call(os.getpid)
     assert pid != os.getpid() and pool.pids() == [pid]
     assert pool.call(os.getpid) == pid  # the same warm child serves the next call
+
+
+def test_children_run_below_the_servers_priority(pool_factory: list[IsolatedPool]) -> None:
+    pool = make(pool_factory)
+    assert pool.call(os.nice, 0) == min(19, os.nice(0) + NICENESS)
 
 
 def test_an_error_raised_in_the_child_reaches_the_caller_and_the_child_stays(
