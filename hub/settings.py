@@ -96,8 +96,9 @@ class Limits(Section):
     max_batch_items: int = 1000
     # A PDF from outside (a /verify upload, a department's own file) is read in one of
     # ``pdf_check_workers`` worker processes per server process, with at most ``pdf_check_seconds``
-    # of wall time (and as much CPU) and an address space of ``pdf_check_memory_bytes``; past either
-    # the answer is 422 pdf_too_complex (hub/isolation.py, docs/signing.md "Untrusted PDFs").
+    # of CPU time (and three times as much wall time, for a machine busy with other work) and an
+    # address space of ``pdf_check_memory_bytes``; past either the answer is 422 pdf_too_complex
+    # (hub/isolation.py, docs/signing.md "Untrusted PDFs").
     pdf_check_seconds: float = Field(default=5.0, gt=0)
     pdf_check_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=256 * 1024 * 1024)
     pdf_check_workers: int = Field(default=2, ge=1)

@@ -108,7 +108,7 @@ class HubState:
         except PoolBusy:
             raise Unavailable(
                 "every PDF worker is busy; retry later",
-                retry_after=max(1, round(self.settings.limits.pdf_check_seconds)),
+                retry_after=max(1, round(self.pdf_workers.bounds.seconds)),
                 code="pdf_workers_busy",
             ) from None
 
@@ -160,14 +160,25 @@ def _beyond(exc: LimitExceeded) -> str:
     bounds = exc.bounds
     if exc.reason == "memory":
         return f"the PDF could not be read within {bounds.memory_bytes // (1024 * 1024)} MiB of memory"
+    if exc.reason == "cpu":
+        return f"the PDF could not be read within {bounds.cpu:g} seconds of CPU time"
     if exc.reason == "crashed":
         return "the PDF stopped the process reading it"
     return f"the PDF could not be read within {bounds.seconds:g} seconds"
 
 
+# The wall time a PDF check may take, in multiples of its CPU time: the workers run below the
+# server's priority, so on a busy machine an honest file waits its turn instead of being refused.
+WALL_PER_CPU_SECOND = 3
+
+
 def build_pdf_workers(limits: Limits) -> IsolatedPool:
     """The PDF workers (not started: ``start()`` in the lifespan, or the first call, starts them)."""
-    bounds = Bounds(seconds=limits.pdf_check_seconds, memory_bytes=limits.pdf_check_memory_bytes)
+    bounds = Bounds(
+        seconds=WALL_PER_CPU_SECOND * limits.pdf_check_seconds,
+        cpu_seconds=limits.pdf_check_seconds,
+        memory_bytes=limits.pdf_check_memory_bytes,
+    )
     return IsolatedPool(limits.pdf_check_workers, bounds, preload=PDF_WORKER_MODULES)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +21,17 @@ import pytest
 from fastapi.testclient import TestClient
 from pyhanko.pdf_utils.generic import DictionaryObject, NameObject, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from hub.app import create_app
 from hub.settings import Limits
-from hub.state import HubState
+from hub.state import HubState, build_state
 from signing.filekeys import FileKeyStore
 from signing.pades import Sealer, SealIdentity
 from signing.pki.authority import HubPKI
 from tests import hostile
+from tests.conftest import make_settings
 from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
 
 # Far beyond the bound (default 5 s, and a worker's restart): reached only if the bound did not hold.
@@ -272,3 +275,42 @@ def test_an_unsealed_pdf_is_invalid_and_accepted_for_sealing(
     assert result == "invalid" and "no electronic seal" in problems
     response = upload(client, department, hostile.plain())
     assert response.status_code == 201, response.text
+
+
+# -- the workers' settings -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_worker(hub_state: HubState, engine: Engine) -> Iterator[HubState]:
+    """The test's hub with one PDF worker and a 1 s CPU bound (3 s of wall time)."""
+    limits = {"pdf_check_workers": 1, "pdf_check_seconds": 1, "pdf_check_memory_bytes": 512 * 1024 * 1024}
+    state = build_state(
+        make_settings(hub_state.settings.data_dir, database_url=str(engine.url), limits=limits)
+    )
+    try:
+        yield state.with_sessions(hub_state.sessions)
+    finally:
+        state.close()
+
+
+def test_the_workers_follow_the_settings(one_worker: HubState) -> None:
+    workers = one_worker.pdf_workers
+    assert workers.size == 1
+    assert (workers.bounds.cpu, workers.bounds.seconds, workers.bounds.memory_bytes) == (
+        1,
+        3,
+        512 * 1024 * 1024,
+    )
+
+
+def test_every_worker_busy_is_a_503_to_retry(one_worker: HubState) -> None:
+    workers = one_worker.pdf_workers
+    workers.start()
+    held = workers._idle.get()  # the one worker, as a running check holds it
+    try:
+        with TestClient(create_app(state=one_worker), raise_server_exceptions=False) as client:
+            response = verify(client, hostile.plain())
+    finally:
+        workers._idle.put(held)
+    assert response.status_code == 503 and response.json()["code"] == "pdf_workers_busy"
+    assert response.headers["retry-after"] == "3"
