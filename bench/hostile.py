@@ -5,7 +5,10 @@ the server does for everyone else meanwhile.
                                       [--code-dir DIR] [--workers 1]
 
 One fresh ``hub serve`` (SQLite, local blobs, a temporary data directory, ``--workers`` processes).
-First, for ``--quiet`` seconds, the baseline: one client issuing certificates back to back (rendered
+First, the cost of a PDF worker on an honest file: a certificate the hub issued, its seal validated
+``--n`` times in this process and ``--n`` times in a PDF worker built as the hub builds them
+(``certificates.untrusted_pdf.seal_report`` both ways, alternating), and a bare round trip of the
+file. Then, for ``--quiet`` seconds, the baseline: one client issuing certificates back to back (rendered
 and sealed at the configured level) and one asking ``/healthz`` every 100 ms. Then, per case, the
 same two clients run while a third posts the hostile file to ``/verify`` once and waits (at most
 ``--timeout`` seconds) for the answer: the answer and its time, issuance per second and the
@@ -99,6 +102,45 @@ class Background:
         )
 
 
+def worker_cost(pdf: bytes, trust: dict[str, Any], n: int) -> str:
+    """p50 of validating ``pdf`` in this process and in a PDF worker, and of the round trip alone."""
+    from asn1crypto import pem
+
+    from certificates.untrusted_pdf import TrustAnchors, seal_report
+    from hub.settings import Limits
+    from hub.state import build_pdf_workers
+
+    def der(text: str) -> bytes:
+        return bytes(pem.unarmor(text.encode())[2])
+
+    anchors = TrustAnchors(
+        tuple(der(c) for c in trust["roots"]), tuple(der(c) for c in trust["intermediates"])
+    )
+    workers = build_pdf_workers(Limits(pdf_check_workers=1))
+    try:
+        if not (seal_report(pdf, anchors, {}).passed and workers.call(seal_report, pdf, anchors, {}).passed):
+            raise SystemExit("the issued certificate does not validate")
+        here, there, trip = [], [], []
+        for _ in range(n):
+            t = time.perf_counter()
+            seal_report(pdf, anchors, {})
+            here.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            workers.call(seal_report, pdf, anchors, {})
+            there.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            workers.call(len, pdf)
+            trip.append(time.perf_counter() - t)
+    finally:
+        workers.close()
+    ms = [statistics.median(v) * 1000 for v in (here, there, trip)]
+    return (
+        f"seal validation of a {len(pdf):,}-byte certificate, p50 of {n}: {ms[0]:.1f} ms in this process,"
+        f" {ms[1]:.1f} ms in a PDF worker (+{ms[1] - ms[0]:.1f} ms); the file's round trip alone"
+        f" {ms[2]:.2f} ms"
+    )
+
+
 def attack(hub: HubServer, data: bytes, timeout: float) -> tuple[str, float]:
     """POST ``data`` to /verify; the answer in a few words, and its wall time."""
     t = time.perf_counter()
@@ -122,6 +164,7 @@ def main() -> None:
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds of baseline before the cases")
     parser.add_argument("--code-dir", type=Path, help="serve from this copy of the code")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--n", type=int, default=100, help="validations each way for the worker's cost")
     args = parser.parse_args()
     cases = args.cases.split(",")
     unknown = [c for c in cases if c not in CASES]
@@ -149,8 +192,12 @@ def main() -> None:
             hub.start()
             issuer = hub.setup_issuer()
             with hub.client(issuer.token) as http:  # warm-up: the first seal, the PDF workers
-                http.post("/api/v1/certificates", json=issuer.body())
+                issued = http.post("/api/v1/certificates", json=issuer.body()).json()
                 http.post("/api/v1/verify", files={"file": ("p.pdf", hostile.plain(), "application/pdf")})
+                pdf = http.get(issued["links"]["file"]).content
+                trust = http.get("/api/v1/trust").json()
+            if args.code_dir is None:  # the workers of this code
+                print(worker_cost(pdf, trust, args.n) + "\n", flush=True)
             print("| case | size | answer | answer time | issuance meanwhile | /healthz p50 | max | probes |")
             print("|---|---:|---|---:|---:|---:|---:|---:|")
             with Background(hub, issuer) as quiet:
