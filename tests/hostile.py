@@ -93,6 +93,17 @@ def fields_in_one_object_stream(count: int, *, fields_packed: bool = False) -> b
     return assemble(objects, compressed=compressed)
 
 
+def one_field_listed_many_times(count: int = 550_000) -> bytes:
+    """One field, listed ``count`` times in ``/AcroForm /Fields``: ~20 kB and six objects, so no
+    object count gives it away, yet a reader walks the form ``count`` times. The array sits in an
+    object stream under pyHanko's decoding limit (4 MiB at this ratio)."""
+    fields = b"[" + b"10 0 R " * count + b"]"
+    catalog = b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields 5 0 R>>>>"
+    members = [(10, b"<</FT/Tx/T(f)>>"), (5, fields)]
+    objects = {1: catalog, 2: b"<</Type/Pages/Kids[3 0 R]/Count 1>>", 3: PAGE, 4: object_stream(members)}
+    return assemble(objects, compressed={10: (4, 0), 5: (4, 1)})
+
+
 def classic(
     objects: Mapping[int, bytes], *, root: int = 1, trailer: bytes = b"", prev: int | None = None
 ) -> bytes:
