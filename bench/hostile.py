@@ -107,8 +107,8 @@ def worker_cost(pdf: bytes, trust: dict[str, Any], n: int) -> str:
     from asn1crypto import pem
 
     from certificates.untrusted_pdf import TrustAnchors, seal_report
+    from hub.pdf_checks import build_pdf_workers
     from hub.settings import Limits
-    from hub.state import build_pdf_workers
 
     def der(text: str) -> bytes:
         return bytes(pem.unarmor(text.encode())[2])

@@ -54,7 +54,7 @@ def create_app(
         hub_state = state if state is not None else build_state(settings or Settings())
         app.state.hub = hub_state
         if own if warm_pdf_workers is None else warm_pdf_workers:
-            hub_state.pdf_workers.start()  # they import in the background; the first upload finds them ready
+            hub_state.pdf_checks.start()  # they import in the background; the first upload finds them ready
         interval = hub_state.settings.audit.checkpoint_interval_seconds
         background = (
             asyncio.create_task(checkpoint_periodically(hub_state, interval)) if sign and interval else None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,28 +16,19 @@ from catalog.clients import token_hash_key
 from certificates.access import CertificateAccess
 from certificates.blobstore import BlobStore
 from certificates.drafts import DraftRenderer
-from certificates.errors import PdfTooComplex
 from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
-from certificates.untrusted_pdf import declared_identifier, seal_report
-from certificates.uploads import check_uploaded_pdf
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
-from hub.isolation import Bounds, IsolatedPool, LimitExceeded, PoolBusy
 from hub.observability import Metrics
+from hub.pdf_checks import PdfChecks
 from hub.sealing import HubSigning
-from hub.settings import Limits, Settings, load_master_key
+from hub.settings import Settings, load_master_key
 from kernel.db import unit_of_work
-from kernel.errors import Unavailable
 from sharing.copies import CopyServices
 from signing.trust import TrustList
 from signing.validation import SignatureReport
-
-R = TypeVar("R")
-
-# What every PDF worker imports before its first call: the functions the hub runs in it.
-PDF_WORKER_MODULES = ("certificates.untrusted_pdf", "certificates.uploads")
 
 
 @dataclass
@@ -56,9 +47,9 @@ class HubState:
     signing: HubSigning
     renderer: Renderer
     access: CertificateAccess
-    # Where PDFs from outside are read (``validate``, ``declared_identifier``, ``check_upload``);
-    # shared by ``with_sessions`` copies, stopped by ``close``.
-    pdf_workers: IsolatedPool
+    # Where PDFs from outside are read (in worker processes); shared by ``with_sessions`` copies,
+    # stopped by ``close``.
+    pdf_checks: PdfChecks
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _qr_trust: TrustList | None = None
@@ -71,46 +62,8 @@ class HubState:
         return self.clock().date()
 
     def validate(self, session: Session, pdf: bytes) -> SignatureReport:
-        """The seal's report for a PDF, validated in a PDF worker against the hub's trust anchors.
-
-        Raises ``PdfTooComplex`` past the worker's time or memory. The registry's word on the seal
-        certificate's revocation needs the database, so it is asked here, by the serial the report
-        names; when the seal was revoked (rare) the worker validates again knowing it."""
-        anchors = self.signing.trust_anchors()
-        report = self.in_pdf_worker(seal_report, pdf, anchors, {})
-        serial = report.signer_serial
-        if serial is not None:
-            with self.signing.using(session):
-                revoked = self.signing.revocation_of(serial)
-            if revoked is not None:
-                report = self.in_pdf_worker(seal_report, pdf, anchors, {serial: revoked})
-        return report
-
-    def declared_identifier(self, pdf: bytes) -> str | None:
-        """The certificate identifier a PDF declares, read in a PDF worker."""
-        return self.in_pdf_worker(declared_identifier, pdf)
-
-    def check_upload(self, pdf: bytes) -> None:
-        """A department's own PDF checked before sealing (``check_uploaded_pdf``) in a PDF worker."""
-        self.in_pdf_worker(partial(check_uploaded_pdf, max_bytes=self.settings.limits.max_pdf_bytes), pdf)
-
-    def in_pdf_worker(self, fn: Callable[..., R], *args: Any) -> R:
-        """``fn(*args)`` in a PDF worker; past its bounds, the domain's ``PdfTooComplex``.
-
-        Up to ``pdf_check_workers`` calls run at once, each in its own process: in parallel, where
-        threads validating at once took turns under one GIL and cost more CPU each (docs/
-        benchmarks.md, "Verification"). A call that finds no worker free within the time bound is
-        ``Unavailable`` (503 with Retry-After), not queued without end."""
-        try:
-            return self.pdf_workers.call(fn, *args)
-        except LimitExceeded as exc:
-            raise PdfTooComplex(_beyond(exc), field="file") from None
-        except PoolBusy:
-            raise Unavailable(
-                "every PDF worker is busy; retry later",
-                retry_after=max(1, round(self.pdf_workers.bounds.seconds)),
-                code="pdf_workers_busy",
-            ) from None
+        """The seal's report for a PDF, validated in a PDF worker (``PdfChecks.validate``)."""
+        return self.pdf_checks.validate(session, pdf)
 
     def qr_trust(self) -> TrustList:
         """The QR keys offline verifiers trust (the hub's one QR key), built once, not per request."""
@@ -132,7 +85,7 @@ class HubState:
             blobs=self.blobs,
             sealing=self.signing.sealing_for(session),
             render=self.renderer,
-            check_upload=self.check_upload,
+            check_upload=self.pdf_checks.check_upload,
             today=self.today,
         )
 
@@ -151,35 +104,8 @@ class HubState:
         )
 
     def close(self) -> None:
-        self.pdf_workers.close()
+        self.pdf_checks.close()
         self.engine.dispose()
-
-
-def _beyond(exc: LimitExceeded) -> str:
-    """Why a PDF could not be read, in words for whoever sent it."""
-    bounds = exc.bounds
-    if exc.reason == "memory":
-        return f"the PDF could not be read within {bounds.memory_bytes // (1024 * 1024)} MiB of memory"
-    if exc.reason == "cpu":
-        return f"the PDF could not be read within {bounds.cpu:g} seconds of CPU time"
-    if exc.reason == "crashed":
-        return "the PDF stopped the process reading it"
-    return f"the PDF could not be read within {bounds.seconds:g} seconds"
-
-
-# The wall time a PDF check may take, in multiples of its CPU time: the workers run below the
-# server's priority, so on a busy machine an honest file waits its turn instead of being refused.
-WALL_PER_CPU_SECOND = 3
-
-
-def build_pdf_workers(limits: Limits) -> IsolatedPool:
-    """The PDF workers (not started: ``start()`` in the lifespan, or the first call, starts them)."""
-    bounds = Bounds(
-        seconds=WALL_PER_CPU_SECOND * limits.pdf_check_seconds,
-        cpu_seconds=limits.pdf_check_seconds,
-        memory_bytes=limits.pdf_check_memory_bytes,
-    )
-    return IsolatedPool(limits.pdf_check_workers, bounds, preload=PDF_WORKER_MODULES)
 
 
 def build_state(settings: Settings) -> HubState:
@@ -236,7 +162,7 @@ def build_state(settings: Settings) -> HubState:
         signing=signing,
         renderer=DraftRenderer(signing.qr),
         access=CertificateAccess(vault),
-        pdf_workers=build_pdf_workers(settings.limits),
+        pdf_checks=PdfChecks(settings.limits, signing),
         search=build_search_index(settings),
     )
 

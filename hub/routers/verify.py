@@ -54,7 +54,7 @@ async def verify_upload(
 
     The upload was spooled to a temporary file as it arrived (in memory up to 1 MiB, then on disk)
     and its body bounded by ``Limits.pdf_routes``; only a file within ``max_pdf_bytes`` is read,
-    and only in a PDF worker (``HubState.validate``): a file that needs more time or memory than
+    and only in a PDF worker (``hub.pdf_checks``): a file that needs more time or memory than
     ``Limits.pdf_check_*`` is a 422 ``pdf_too_complex``."""
     limit = state.settings.limits.max_pdf_bytes
     too_large = PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
@@ -74,7 +74,7 @@ async def verify_upload(
             report,
             state.today(),
             copy_sealer=state.settings.signing.operator_code,
-            declared=lambda: state.declared_identifier(data),
+            declared=lambda: state.pdf_checks.declared_identifier(data),
         )
 
     return verification_out(await run_in_threadpool(work))

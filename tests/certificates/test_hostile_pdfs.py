@@ -2,7 +2,7 @@
 (``certificates.untrusted_pdf.seal_report``), the identifier a file declares, and the check of a
 department's own PDF before sealing (``certificates.uploads.check_uploaded_pdf``).
 
-Each runs in a PDF worker built as the hub builds them (``hub.state.build_pdf_workers``, default
+Each runs in a PDF worker built as the hub builds them (``hub.pdf_checks.build_pdf_workers``, default
 bounds), so each case is held to the production time and memory bound; a file that needs more is
 stopped by that bound (``LimitExceeded``). The endpoints' answers: ``tests/hub/test_hostile_pdfs.py``.
 """
@@ -23,8 +23,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from certificates.untrusted_pdf import TrustAnchors, declared_identifier, seal_report
 from certificates.uploads import check_uploaded_pdf
 from hub.isolation import IsolatedPool, LimitExceeded
+from hub.pdf_checks import build_pdf_workers
 from hub.settings import Limits
-from hub.state import build_pdf_workers
 from kernel.errors import DomainError
 from signing.crl import RevocationInfo
 from signing.filekeys import FileKeyStore

@@ -299,7 +299,7 @@ def one_worker(hub_state: HubState, engine: Engine) -> Iterator[HubState]:
 
 
 def test_the_workers_follow_the_settings(one_worker: HubState) -> None:
-    workers = one_worker.pdf_workers
+    workers = one_worker.pdf_checks.workers
     assert workers.size == 1
     assert (workers.bounds.cpu, workers.bounds.seconds, workers.bounds.memory_bytes) == (
         1,
@@ -309,7 +309,7 @@ def test_the_workers_follow_the_settings(one_worker: HubState) -> None:
 
 
 def test_every_worker_busy_is_a_503_to_retry(one_worker: HubState) -> None:
-    workers = one_worker.pdf_workers
+    workers = one_worker.pdf_checks.workers
     workers.start()
     held = workers._idle.get()  # the one worker, as a running check holds it
     try:
