@@ -83,3 +83,10 @@ class PdfWithoutPages(ValidationFailed):
 
 class PdfTooLarge(PayloadTooLarge):
     code = "pdf_too_large"
+
+
+class PdfTooComplex(ValidationFailed):
+    """Reading the PDF took more time or memory than the hub gives one file (an untrusted PDF is read
+    under bounds: docs/signing.md, "Untrusted PDFs")."""
+
+    code = "pdf_too_complex"

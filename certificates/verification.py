@@ -9,13 +9,12 @@ the hub's trust list, by the certificate's own issuer, and nothing changed after
 from __future__ import annotations
 
 import hmac
-import io
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Literal
 
-from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from catalog.queries import find_certificate_type, find_organization
@@ -28,13 +27,13 @@ from certificates.models import Certificate
 from certificates.personal import face_of
 from certificates.privacy import HolderVault
 from certificates.repository import find_by_file
+from certificates.untrusted_pdf import declared_identifier
 from kernel.errors import ValidationFailed
 from signing.qr.verify import decode_and_verify
 from signing.trust import TrustList
 from signing.validation import Coverage, Indication, SignatureReport
 
 Result = Literal["valid", "invalid", "indeterminate"]
-IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Z]{21}\.[0-9A-Z]{18}\.[0-9A-Z]{7,32}\.\d{3}\.[0-9A-Z]")
 
 STATUS_WORDS = {
     Status.WITHHELD: "the certificate is withheld (暂扣) by its issuer",
@@ -95,29 +94,35 @@ def registry_problems(cert: Certificate, today: date) -> list[str]:
     return problems
 
 
-def find_certificate_for_pdf(session: Session, pdf: bytes) -> Certificate | None:
-    """The registry entry for a file: by its exact hash, else by the identifier it declares."""
+def find_certificate_for_pdf(
+    session: Session, pdf: bytes, declared: Callable[[], str | None]
+) -> Certificate | None:
+    """The registry entry for a file: by its exact hash, else by the identifier it declares
+    (``declared`` reads it from the file, and is called only when the hash finds nothing)."""
     cert = find_by_file(session, digest_of(pdf))
     if cert is not None:
         return cert
-    try:
-        reader = PdfReader(io.BytesIO(pdf))
-        metadata = reader.metadata
-        subject = str(metadata.get("/Subject") or "") if metadata is not None else ""
-    except Exception:  # an unreadable file has no identifier to find
-        return None
-    match = IDENTIFIER.search(subject)
-    return session.get(Certificate, match.group(0)) if match else None
+    identifier = declared()
+    return session.get(Certificate, identifier) if identifier else None
 
 
 def verify_pdf(
-    session: Session, pdf: bytes, report: SignatureReport, today: date, *, copy_sealer: str | None = None
+    session: Session,
+    pdf: bytes,
+    report: SignatureReport,
+    today: date,
+    *,
+    copy_sealer: str | None = None,
+    declared: Callable[[], str | None] | None = None,
 ) -> Verification:
     """Combine the seal's report with the registry.
 
     ``copy_sealer``: the USCC in the hub's own seal; a document it sealed that names a certificate
-    is that certificate's annotated copy (加注件), sealed by the hub instead of the issuer."""
-    cert = find_certificate_for_pdf(session, pdf) if report.signed else None
+    is that certificate's annotated copy (加注件), sealed by the hub instead of the issuer.
+    ``declared``: reads the identifier the file declares; by default ``declared_identifier`` here —
+    the hub passes one that reads an uploaded file in a bounded worker."""
+    read = declared or partial(declared_identifier, pdf)
+    cert = find_certificate_for_pdf(session, pdf, read) if report.signed else None
     info = summary(session, cert, today) if cert is not None else None
     result, problems = pdf_verdict(report, cert, today, copy_sealer=copy_sealer)
     return Verification(result, info, report, problems)

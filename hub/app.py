@@ -32,13 +32,19 @@ from hub.state import HubState, build_state
 
 
 def create_app(
-    settings: Settings | None = None, *, state: HubState | None = None, checkpoints: bool | None = None
+    settings: Settings | None = None,
+    *,
+    state: HubState | None = None,
+    checkpoints: bool | None = None,
+    warm_pdf_workers: bool | None = None,
 ) -> FastAPI:
     """A hub application. ``state`` lets tests hand in a prepared state (their own engine).
 
     ``checkpoints``: sign audit checkpoints in the background while serving — by default when the
     app builds its own state (a worker of ``hub serve --workers N``); ``hub serve`` with one worker
-    hands in its state and asks for them explicitly; tests hand in theirs and do not."""
+    hands in its state and asks for them explicitly; tests hand in theirs and do not.
+    ``warm_pdf_workers``: start the PDF worker processes at start-up rather than at the first PDF,
+    likewise by default when the app builds its own state, and for ``hub serve``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +57,8 @@ def create_app(
         app.state.hub = hub_state
         # Counts of this app (this process) or shared in Redis; a test's app starts from zero.
         rate_limits = app.state.rate_limits = RateLimits(hub_state.settings.limits)
+        if own if warm_pdf_workers is None else warm_pdf_workers:
+            hub_state.pdf_checks.start()  # they import in the background; the first upload finds them ready
         interval = hub_state.settings.audit.checkpoint_interval_seconds
         background = (
             asyncio.create_task(checkpoint_periodically(hub_state, interval)) if sign and interval else None

@@ -88,7 +88,7 @@ def serve(
         )
         return
     uvicorn.run(
-        create_app(state=state, checkpoints=True),
+        create_app(state=state, checkpoints=True, warm_pdf_workers=True),
         host=host,
         port=port,
         http=HTTPProtocol,

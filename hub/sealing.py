@@ -22,6 +22,7 @@ from certificates import seals
 from certificates.models import Seal
 from certificates.ports import SealedPdf
 from certificates.seals import pem
+from certificates.untrusted_pdf import TrustAnchors
 from hub.settings import Settings
 from kernel.errors import NotFound
 from signing.crl import RevocationInfo, build_crl
@@ -202,8 +203,16 @@ class HubSigning:
 
     def seal_revocation(self, cert: asn1_x509.Certificate) -> RevocationInfo | None:
         """What the registry knows of a seal certificate's revocation (for validation)."""
-        status = self.status_of(int(cert.serial_number))
+        return self.revocation_of(int(cert.serial_number))
+
+    def revocation_of(self, serial: int) -> RevocationInfo | None:
+        """When and why the registry says the seal certificate ``serial`` was revoked, if it was."""
+        status = self.status_of(serial)
         return status if isinstance(status, RevocationInfo) else None
+
+    def trust_anchors(self) -> TrustAnchors:
+        """The hub's root and issuing CA as DER, for validation in a worker process."""
+        return TrustAnchors((self.pki.root_cert.dump(),), (self.pki.issuing_cert.dump(),))
 
     def validate(self, session: Session, pdf: bytes) -> SignatureReport:
         """The seal's report for a PDF, against the hub's own trust anchors, offline."""

@@ -143,6 +143,15 @@ class Limits(Section):
         value: str = getattr(self, f"{name}_rate")
         return None if value in ("", "0") else parse_rate(value)
 
+    # A PDF from outside (a /verify upload, a department's own file) is read in one of
+    # ``pdf_check_workers`` worker processes per server process, with at most ``pdf_check_seconds``
+    # of CPU time (and three times as much wall time, for a machine busy with other work) and an
+    # address space of ``pdf_check_memory_bytes``; past either the answer is 422 pdf_too_complex
+    # (hub/isolation.py, docs/signing.md "Untrusted PDFs").
+    pdf_check_seconds: float = Field(default=5.0, gt=0)
+    pdf_check_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=256 * 1024 * 1024)
+    pdf_check_workers: int = Field(default=2, ge=1)
+
     def pdf_routes(self) -> list[tuple[str, str, int]]:
         """The endpoints that take one PDF, with the largest body that can hold one of
         ``max_pdf_bytes``: the file plus a multipart envelope for ``/verify``; its base64 plus the

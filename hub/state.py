@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -21,10 +20,10 @@ from certificates.envelope import DeviceKeyWrap, EnvelopeCipher, MasterKeyWrap, 
 from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
-from certificates.uploads import check_uploaded_pdf
 from hub.db import make_engine, make_sessionmaker
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics
+from hub.pdf_checks import PdfChecks
 from hub.sealing import HubSigning
 from hub.settings import Settings, load_master_key
 from kernel.db import unit_of_work
@@ -49,10 +48,11 @@ class HubState:
     signing: HubSigning
     renderer: Renderer
     access: CertificateAccess
+    # Where PDFs from outside are read (in worker processes); shared by ``with_sessions`` copies,
+    # stopped by ``close``.
+    pdf_checks: PdfChecks
     search: Any = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # One seal validation at a time per process (``validate``); shared by ``with_sessions`` copies.
-    verification_lock: threading.Lock = field(default_factory=threading.Lock)
     _qr_trust: TrustList | None = None
 
     def with_sessions(self, factory: sessionmaker[Session]) -> HubState:
@@ -63,14 +63,8 @@ class HubState:
         return self.clock().date()
 
     def validate(self, session: Session, pdf: bytes) -> SignatureReport:
-        """The seal's report for a PDF (``HubSigning.validate``), one validation at a time.
-
-        Validation is CPU-bound Python: threads taking turns under the GIL each cost more than
-        one after the other (four concurrent verifications took 13-15 % more CPU apiece —
-        docs/benchmarks.md, "Verification"). Processes (``hub serve --workers N``) still validate
-        in parallel."""
-        with self.verification_lock:
-            return self.signing.validate(session, pdf)
+        """The seal's report for a PDF, validated in a PDF worker (``PdfChecks.validate``)."""
+        return self.pdf_checks.validate(session, pdf)
 
     def qr_trust(self) -> TrustList:
         """The QR keys offline verifiers trust (the hub's one QR key), built once, not per request."""
@@ -87,13 +81,12 @@ class HubState:
 
     def certificate_services(self, session: Session) -> CertificateServices:
         """What issuance needs, bound to this request's session (seals it may have just created)."""
-        limit = self.settings.limits.max_pdf_bytes
         return CertificateServices(
             vault=self.vault,
             blobs=self.blobs,
             sealing=self.signing.sealing_for(session),
             render=self.renderer,
-            check_upload=lambda data: check_uploaded_pdf(data, max_bytes=limit),
+            check_upload=self.pdf_checks.check_upload,
             today=self.today,
         )
 
@@ -112,6 +105,7 @@ class HubState:
         )
 
     def close(self) -> None:
+        self.pdf_checks.close()
         self.engine.dispose()
 
 
@@ -169,6 +163,7 @@ def build_state(settings: Settings) -> HubState:
         signing=signing,
         renderer=DraftRenderer(signing.qr),
         access=CertificateAccess(vault),
+        pdf_checks=PdfChecks(settings.limits, signing),
         search=build_search_index(settings),
     )
 

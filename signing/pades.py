@@ -34,7 +34,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import AxisAlignment, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper, Signer
 from pyhanko.sign.timestamps import TimeStamper
@@ -498,11 +498,15 @@ class Sealer:
 
 
 def check_sealable(pdf_bytes: bytes) -> None:
-    """Raise ``SealingFailed`` unless pyHanko can open ``pdf_bytes`` for an incremental update and
-    find its first page — what sealing will need (an upload check runs this before accepting a file)."""
+    """Raise ``SealingFailed`` unless pyHanko can open ``pdf_bytes`` for an incremental update, find
+    its first page and walk its form fields — what sealing, and every verification of the sealed
+    file, will need (an upload check runs this before accepting a file). A form whose field tree
+    loops was sealed, and every verifier then found the certificate unreadable."""
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
         writer.find_page_for_modification(0)  # type: ignore[no-untyped-call]
+        for _ in enumerate_sig_fields(writer):
+            pass
     except Exception as exc:  # pyHanko and its reader raise many kinds for damaged files
         raise SealingFailed(f"not a readable PDF: {exc}") from exc
 

@@ -62,7 +62,9 @@ async def verify_upload(
     """Check an uploaded PDF: its seal, and what the registry says of the certificate.
 
     The upload was spooled to a temporary file as it arrived (in memory up to 1 MiB, then on disk)
-    and its body bounded by ``Limits.pdf_routes``; only a file within ``max_pdf_bytes`` is read."""
+    and its body bounded by ``Limits.pdf_routes``; only a file within ``max_pdf_bytes`` is read,
+    and only in a PDF worker (``hub.pdf_checks``): a file that needs more time or memory than
+    ``Limits.pdf_check_*`` is a 422 ``pdf_too_complex``."""
     limit = state.settings.limits.max_pdf_bytes
     too_large = PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
     if file.size is not None and file.size > limit:
@@ -76,7 +78,12 @@ async def verify_upload(
     def work() -> Verification:
         report = state.validate(session, data)
         return verify_pdf(
-            session, data, report, state.today(), copy_sealer=state.settings.signing.operator_code
+            session,
+            data,
+            report,
+            state.today(),
+            copy_sealer=state.settings.signing.operator_code,
+            declared=lambda: state.pdf_checks.declared_identifier(data),
         )
 
     return verification_out(await run_in_threadpool(work))

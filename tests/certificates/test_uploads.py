@@ -236,3 +236,10 @@ def test_a_page_that_inflates_a_thousandfold_is_too_large() -> None:
     with pytest.raises(PayloadTooLarge, match="inflates"):
         check_uploaded_pdf(bomb, max_bytes=10 * 1024 * 1024)
     check_uploaded_pdf(_page_of_zeros(2), max_bytes=10 * 1024 * 1024)  # modest content is fine
+
+
+def test_a_form_whose_field_tree_loops_is_refused() -> None:
+    """It was accepted and sealed, and every verifier then found the certificate unreadable."""
+    from tests.hostile import field_that_is_its_own_kid
+
+    assert refusal(field_that_is_its_own_kid()).code == "pdf_unreadable"

@@ -31,7 +31,7 @@ from certificates.errors import PdfEncrypted, PdfUnreadable, UnsupportedCharacte
 from certificates.fonts import face_font
 from certificates.identifiers import CertificateIdentifier
 from certificates.rendering import SEAL_BOX, CertificateFace, render
-from certificates.verification import IDENTIFIER
+from certificates.untrusted_pdf import IDENTIFIER
 from kernel.errors import ValidationFailed
 from sharing.annotation import HEADER, MAX_USE_CAUSE, WATERMARK, Annotation, annotate
 from signing.filekeys import FileKeyStore
