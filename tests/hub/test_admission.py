@@ -28,7 +28,7 @@ from tests.served import post_head_only, send_unread, served
 SIXTY_MB = 60 * 1024 * 1024
 
 # Endpoints that take a body from anyone: a token, when sent, names the caller (rate limits).
-PUBLIC_WITH_BODY = {("POST", "/api/v1/verify"), ("POST", "/api/v1/verify/qr")}
+PUBLIC_WITH_BODY = {("POST", "/api/v1/verify"), ("POST", "/api/v1/verify/qr"), ("POST", "/pki/tsa")}
 
 
 def _endpoints_with_a_caller_and_a_body(app: Any) -> Iterator[tuple[str, str, str]]:
