@@ -30,13 +30,14 @@ NONCE_BYTES = 12
 
 
 class KeyWrap(Protocol):
-    """Wraps and unwraps files' data keys under a key encryption key named ``key_id``."""
+    """Wraps and unwraps files' data keys under a key encryption key named ``key_id`` (the envelope
+    records it, and ``EnvelopeCipher`` hands a wrapped key only to the wrap of that name)."""
 
     key_id: str
 
     def wrap(self, data_key: bytes) -> bytes: ...
 
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes: ...
+    def unwrap(self, wrapped: bytes) -> bytes: ...
 
 
 class MasterKeyWrap:
@@ -52,10 +53,8 @@ class MasterKeyWrap:
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, data_key, self.key_id.encode())
 
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
-        if key_id != self.key_id:
-            raise BlobCorrupted(f"a stored file is wrapped by key {key_id!r}, which this hub does not hold")
-        return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], key_id.encode())
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self.key_id.encode())
 
 
 class EnvelopeCipher:
@@ -91,7 +90,7 @@ class EnvelopeCipher:
             unwrapping = self._by_id.get(key_id)
             if unwrapping is None:
                 raise BlobCorrupted(f"stored blob {name} is wrapped by key {key_id!r}, not held here")
-            data_key = unwrapping.unwrap(key_id, wrapped)
+            data_key = unwrapping.unwrap(wrapped)
             return AESGCM(data_key).decrypt(nonce, body, name.encode())
         except (InvalidTag, struct.error, UnicodeDecodeError, ValueError) as exc:
             raise BlobCorrupted(f"stored blob {name} does not open: {type(exc).__name__}") from None
@@ -123,7 +122,5 @@ class DeviceKeyWrap:
     def wrap(self, data_key: bytes) -> bytes:
         return self.device.encrypt(self.label, data_key, self.key_id.encode())
 
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
-        if key_id != self.key_id:
-            raise BlobCorrupted(f"a stored file is wrapped by key {key_id!r}, which this hub does not hold")
-        return self.device.decrypt(self.label, wrapped, key_id.encode())
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self.device.decrypt(self.label, wrapped, self.key_id.encode())
