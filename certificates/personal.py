@@ -110,8 +110,8 @@ def protect_stored(session: Session, vault: HolderVault, types: Mapping[str, fro
 
 
 def _reseal(session: Session, vault: HolderVault, cert: Certificate, personal: frozenset[str]) -> None:
-    face = face_of(vault, cert)
-    public, private = split_face(face, personal | set(personal_values(vault, cert)))
+    sealed = personal_values(vault, cert)
+    public, private = split_face({**cert.data, **sealed}, personal | set(sealed))
     session.execute(delete(PersonalIndex).where(PersonalIndex.certificate_id == cert.id))
     cert.data = public
     cert.personal_enc = seal_personal(vault, cert.id, private)
