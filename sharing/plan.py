@@ -9,7 +9,7 @@ the portal may not have is neither on file nor prefilled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -99,6 +99,14 @@ def make_plan(
     codes, complete, pending = _applicable_items(session, one_thing, answers, items)
     catalog_items = [(code, needed_item(session, code, field="items")) for code in codes]
     usable = usable_certificates(session, vault, holder, now=now)
+    opened: dict[str, dict[str, Any]] = {}
+
+    def face(cert: Certificate) -> dict[str, Any]:
+        """The certificate's whole face, opened once whichever items read it."""
+        if cert.id not in opened:
+            opened[cert.id] = face_of(vault, cert)
+        return opened[cert.id]
+
     materials: list[MaterialPlan] = []
     form: list[FormValue] = []
     for code, item in catalog_items:
@@ -106,9 +114,8 @@ def make_plan(
             session, portal=portal, holder_index=holder.index, item_code=code, types=_types_of(item), now=now
         )
         visible = [c for c in usable if c.type_code in decision.allowed]
-        faces = {c.id: face_of(vault, c) for c in visible}
         item_materials = [_material(session, portal, holder, code, m, visible, now) for m in item.materials]
-        item_form = [_prefill(code, f.name, f.label, f.source, visible, faces) for f in item.form]
+        item_form = [_prefill(code, f.name, f.label, f.source, visible, face) for f in item.form]
         materials += item_materials
         form += item_form
         used = {m.certificate_id for m in item_materials if m.certificate_id}
@@ -198,17 +205,17 @@ def _prefill(
     label: str,
     source: FieldSource | None,
     visible: list[Certificate],
-    faces: Mapping[str, Mapping[str, Any]],
+    face: Callable[[Certificate], Mapping[str, Any]],
 ) -> FormValue:
     """A form field from the newest visible certificate of its source type. Personal values come
     opened: the portal holds the holder's consent and fills the holder's own application."""
     if source is None:
         return FormValue(item_code, name, label)
     field = source.field
-    found = [c for c in visible if c.type_code == source.type_code and has_value(faces[c.id].get(field))]
+    found = [c for c in visible if c.type_code == source.type_code and has_value(face(c).get(field))]
     if not found:
         return FormValue(item_code, name, label)
     newest, others = found[0], found[1:]
-    value = faces[newest.id][source.field]
-    lost = tuple(c.id for c in others if faces[c.id][source.field] != value)
+    value = face(newest)[field]
+    lost = tuple(c.id for c in others if face(c)[field] != value)
     return FormValue(item_code, name, label, value, Source(newest.id, source.field), lost)
