@@ -5,7 +5,7 @@ Each file in its own unit of work."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,15 +22,22 @@ log = logging.getLogger("certificates.maintenance")
 RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 
 
-def collect_garbage(unit_of_work: UnitOfWork, blobs: BlobStore, *, cutoff: datetime) -> int:
-    """Delete blobs older than ``cutoff`` that no certificate row points to."""
+def collect_garbage(
+    unit_of_work: UnitOfWork,
+    blobs: BlobStore,
+    *,
+    cutoff: datetime,
+    also_referenced: Sequence[Callable[[Session, str], bool]] = (),
+) -> int:
+    """Delete blobs older than ``cutoff`` that no certificate row points to, nor any of the other
+    owners of stored files ``also_referenced`` asks (an application's uploaded materials)."""
     removed = 0
     for sha256 in list(blobs.list_older_than(cutoff)):
         with unit_of_work() as session:
             referenced = session.scalar(
                 select(Certificate.id).where(Certificate.file_sha256 == sha256).limit(1)
-            )
-        if referenced is None:
+            ) is not None or any(check(session, sha256) for check in also_referenced)
+        if not referenced:
             blobs.delete(sha256)
             removed += 1
     return removed

@@ -15,6 +15,7 @@ from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware,
 from hub.openapi import document_problems
 from hub.ratelimit import RateLimits
 from hub.routers import (
+    applications,
     audit,
     catalog,
     certificates,
@@ -89,6 +90,7 @@ def create_app(
         questionnaire.router,
         certificates.router,
         sharing.router,
+        applications.router,
         me.router,
         verify.router,
         pki.router,

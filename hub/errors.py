@@ -110,7 +110,7 @@ def problem_for(error: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)}
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return problem(status, error.code, error.detail, headers=headers, field=error.field)
+    return problem(status, error.code, error.detail, headers=headers, field=error.field, **error.extra)
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -4,16 +4,22 @@ The rules live in the domains; this module only hands them the hub's wiring."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import partial
 
 from sqlalchemy.orm import Session
 
+import applications.repository
+from applications import completion
+from applications.completion import Completion
 from catalog.models import Organization
 from catalog.organizations import put_organization
 from certificates import maintenance
 from hub.state import HubState
 from kernel.db import unit_of_work
+
+log = logging.getLogger("hub.services")
 
 
 def register_organization(
@@ -35,7 +41,12 @@ def register_organization(
 
 def collect_garbage(state: HubState, *, cutoff: datetime) -> int:
     """Delete blobs older than ``cutoff`` that no certificate row points to."""
-    return maintenance.collect_garbage(partial(unit_of_work, state.sessions), state.blobs, cutoff=cutoff)
+    return maintenance.collect_garbage(
+        partial(unit_of_work, state.sessions),
+        state.blobs,
+        cutoff=cutoff,
+        also_referenced=[applications.repository.file_referenced],
+    )
 
 
 def upgrade_signatures(state: HubState) -> tuple[int, int]:
@@ -46,3 +57,32 @@ def upgrade_signatures(state: HubState) -> tuple[int, int]:
         state.signing.sealing_for,
         target=state.settings.signing.level,
     )
+
+
+def complete_application(state: HubState, application_id: str) -> Completion:
+    """Issue an approved application's certificates and mark it completed (``applications.completion``)."""
+    return completion.complete(
+        state.units(),
+        state.certificate_services,
+        state.vault,
+        application_id=application_id,
+        now=state.clock(),
+    )
+
+
+def try_to_complete(state: HubState, application_id: str | None, *, backlog: int = 3) -> None:
+    """After an intake or a decision: complete this application if it is approved, then up to
+    ``backlog`` others left approved by an earlier failure. A failure (storage down) is logged and
+    leaves the application ``approved`` for the next try or ``hub applications complete``."""
+    with unit_of_work(state.read_sessions) as session:
+        waiting = completion.awaiting_completion(session, limit=backlog + 1)
+    if application_id is not None:
+        waiting = [application_id, *[a for a in waiting if a != application_id]]
+    for app_id in waiting[: backlog + 1]:
+        try:
+            complete_application(state, app_id)
+        except Exception as e:
+            log.warning(
+                "application not completed yet",
+                extra={"fields": {"application": app_id, "error": type(e).__name__}},
+            )

@@ -106,6 +106,8 @@ class Limits(Section):
     max_body_bytes: int = 64 * 1024 * 1024
     max_pdf_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 1000
+    # PDFs one application (or one supplement) may carry, each of at most ``max_pdf_bytes``.
+    max_application_files: int = Field(default=8, ge=1, le=100)
     # Calls per client (an authenticated caller) or else per address, in the ``limits`` notation
     # ("60/minute", "1000 per hour"); "0" or "" turns a limit off. ``verify``: the three public
     # verification endpoints together (a PDF costs ~0.35 s of CPU); ``tsa``: ``POST /pki/tsa``.
@@ -159,10 +161,14 @@ class Limits(Section):
         before they are read (``hub.observability.BodySizeLimitMiddleware``)."""
         multipart = self.max_pdf_bytes + UPLOAD_ENVELOPE_BYTES
         base64_json = 4 * -(-self.max_pdf_bytes // 3) + JSON_ENVELOPE_BYTES
+        files_json = self.max_application_files * 4 * -(-self.max_pdf_bytes // 3) + JSON_ENVELOPE_BYTES
         return [
             ("POST", "/api/v1/verify", multipart),
             ("POST", "/api/v1/certificates", base64_json),
             ("POST", "/api/v1/certificates/[^/]+/versions", base64_json),
+            ("POST", "/api/v1/applications(/pre-review)?", files_json),
+            ("POST", "/api/v1/applications/[^/]+/supplements", files_json),
+            ("POST", "/api/v1/commitments/[^/]+/fulfil", base64_json),
         ]
 
     def small_routes(self) -> list[tuple[str, str, int]]:
@@ -175,6 +181,9 @@ class Limits(Section):
             ("POST", "/pki/(tsa|ocsp)", PKI_REQUEST_BYTES),
             ("POST", "/api/v1/sharing/.*", JSON_ENVELOPE_BYTES),
             ("POST", "/api/v1/me/.*", JSON_ENVELOPE_BYTES),
+            ("POST", "/api/v1/tasks/.*", JSON_ENVELOPE_BYTES),
+            ("POST", "/api/v1/applications/[^/]+/rating", JSON_ENVELOPE_BYTES),
+            ("POST", "/api/v1/commitments/[^/]+/breach", JSON_ENVELOPE_BYTES),
         ]
 
 
@@ -196,6 +205,9 @@ class Settings(BaseSettings):
     # default (SQLite in the data dir, local blobs, file keys); required everywhere else.
     master_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # The 行政区划代码 certificates issued on an application's approval carry (统一发证), unless the
+    # application names its own.
+    area_code: str = Field(default="310000", pattern=r"^[1-9]\d{5}$")
     log_level: str = "INFO"
     database_url: str | None = None
 

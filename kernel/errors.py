@@ -6,16 +6,27 @@ Messages must never contain personal data (identity numbers) or secrets.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """Base of every error the domain reports to a caller."""
+    """Base of every error the domain reports to a caller; ``extra`` holds more members of the
+    answer where one value is not enough (a pre-review's list of problems)."""
 
     code = "domain_error"
 
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.extra: dict[str, Any] = dict(extra or {})
         if code is not None:
             self.code = code
 

@@ -4,11 +4,12 @@ Gathered here, below the hub, so the migrations never import the HTTP service.""
 
 from __future__ import annotations
 
+import applications.models
 import audit.models
 import catalog.models
 import certificates.models
 import sharing.models
 from kernel.db import Base
 
-MODEL_MODULES = (audit.models, catalog.models, certificates.models, sharing.models)
+MODEL_MODULES = (applications.models, audit.models, catalog.models, certificates.models, sharing.models)
 metadata = Base.metadata

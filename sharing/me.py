@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,10 +49,11 @@ class AccessEntry:
 
 
 def access_log(
-    session: Session, holder: HolderRef, *, limit: int, offset: int
+    session: Session, holder: HolderRef, *, limit: int, offset: int, actions: Sequence[str] = ACTIONS
 ) -> tuple[int, list[AccessEntry]]:
-    """Every use of the holder's data by a portal, newest first, and how many there are."""
-    total, events = events_about(session, holder.index, actions=ACTIONS, limit=limit, offset=offset)
+    """Every use of the holder's data (by default the portals' sharing calls; the hub adds the steps
+    of the holder's applications), newest first, and how many there are."""
+    total, events = events_about(session, holder.index, actions=actions, limit=limit, offset=offset)
     names = organization_names(session, (e.org_code for e in events if e.org_code))
     return total, [_entry(e, names) for e in events]
 

@@ -92,8 +92,10 @@ def make_plan(
     answers: Mapping[str, str],
     items: Sequence[str],
     now: datetime,
+    action: str = PLAN,
 ) -> Plan:
-    """The checklist and the prefilled form; one recorded use per item."""
+    """The checklist and the prefilled form; one recorded use per item (as ``action``: a plan, or
+    the pre-review or intake of an application that recomputes it)."""
     portal = portal_of(actor)
     cause = check_use_cause(use_cause)
     codes, complete, pending = _applicable_items(session, one_thing, answers, items)
@@ -122,7 +124,7 @@ def make_plan(
         used |= {f.source.certificate_id for f in item_form if f.source}
         record_use(
             session,
-            action=PLAN,
+            action=action,
             portal=portal,
             holder_index=holder.index,
             item_code=code,

@@ -1,4 +1,4 @@
-"""Imports point one way: hub > certificates > catalog > kernel; hub/certificates -> signing, which imports
+"""Imports point one way: hub > applications > sharing > certificates > catalog > kernel; hub/certificates -> signing, which imports
 none of ours; migrations never import hub; only hub knows HTTP. Checked twice: by import-linter's
 contracts, and by reading every file."""
 
@@ -12,18 +12,49 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hub", "kernel", "audit", "catalog", "certificates", "sharing", "signing", "migrations")
+PACKAGES = (
+    "hub",
+    "kernel",
+    "audit",
+    "catalog",
+    "certificates",
+    "sharing",
+    "applications",
+    "signing",
+    "migrations",
+)
 HTTP = ("fastapi", "starlette", "uvicorn")
 
 # package -> the top-level packages it must never import (directly, lazily inside a function, or under
 # TYPE_CHECKING)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "signing": ("hub", "kernel", "audit", "catalog", "certificates", "sharing", "migrations", *HTTP),
-    "kernel": ("hub", "audit", "catalog", "certificates", "sharing", "signing", "migrations", *HTTP),
-    "catalog": ("hub", "certificates", "sharing", *HTTP),
-    "certificates": ("hub", "sharing", *HTTP),
-    "audit": ("hub", "catalog", "certificates", "sharing", *HTTP),
-    "sharing": ("hub", *HTTP),
+    "signing": (
+        "hub",
+        "kernel",
+        "audit",
+        "catalog",
+        "certificates",
+        "sharing",
+        "applications",
+        "migrations",
+        *HTTP,
+    ),
+    "kernel": (
+        "hub",
+        "audit",
+        "catalog",
+        "certificates",
+        "sharing",
+        "applications",
+        "signing",
+        "migrations",
+        *HTTP,
+    ),
+    "catalog": ("hub", "certificates", "sharing", "applications", *HTTP),
+    "certificates": ("hub", "sharing", "applications", *HTTP),
+    "audit": ("hub", "catalog", "certificates", "sharing", "applications", *HTTP),
+    "sharing": ("hub", "applications", *HTTP),
+    "applications": ("hub", *HTTP),
     "migrations": ("hub",),
 }
 
@@ -104,14 +135,14 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
 
 def test_only_hub_has_http_routers() -> None:
     """HTTP lives in hub: no other package declares FastAPI routes or Starlette responses by name."""
-    for package in ("kernel", "audit", "catalog", "certificates", "sharing", "signing"):
+    for package in ("kernel", "audit", "catalog", "certificates", "sharing", "applications", "signing"):
         for path in _files(package):
             text = path.read_text(encoding="utf-8")
             assert "APIRouter" not in text, path
 
 
 # Which tables each domain package owns: the package whose ``models`` module declares them.
-DOMAINS = ("audit", "catalog", "certificates", "sharing")
+DOMAINS = ("audit", "catalog", "certificates", "sharing", "applications")
 QUERY_BUILDERS = {"select", "update", "delete", "insert", "func"}
 SESSION_QUERIES = {"get", "query", "merge", "add", "add_all", "delete"}
 

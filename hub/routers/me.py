@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from applications.events import ACTIONS as APPLICATION_ACTIONS
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.openapi import problems
@@ -16,8 +17,12 @@ from sharing import consents
 from sharing.holders import signed_in_holder
 from sharing.me import access_log, my_certificates
 from sharing.models import Consent
+from sharing.uses import ACTIONS as SHARING_ACTIONS
 
 # A citizen token only: any other caller is refused (403).
+# What a holder's access log shows: the portals' uses of their data, and every step of their applications.
+HOLDER_VISIBLE = (*SHARING_ACTIONS, *APPLICATION_ACTIONS)
+
 router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionRoute, responses=problems(403))
 
 
@@ -64,7 +69,7 @@ def read_access_log(
 ) -> AccessLogOut:
     """Who used the holder's data — which organization, when, for which item and why — newest first."""
     _, holder = signed_in_holder(state.vault, caller)
-    total, entries = access_log(session, holder, limit=limit, offset=offset)
+    total, entries = access_log(session, holder, limit=limit, offset=offset, actions=HOLDER_VISIBLE)
     return AccessLogOut(
         total=total,
         entries=[
