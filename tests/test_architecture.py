@@ -1,6 +1,6 @@
 """Imports point one way: hub > applications > sharing > certificates > catalog > kernel;
-hub/certificates -> signing, which imports none of ours; migrations never import hub; only hub knows HTTP. Checked twice: by import-linter's
-contracts, and by reading every file."""
+hub/certificates -> signing, which imports none of ours; migrations never import hub; only hub
+knows HTTP. Checked twice: by import-linter's contracts, and by reading every file."""
 
 from __future__ import annotations
 
