@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from hub.cli_applications import applications_app, tasks_app
 from hub.cli_audit import audit_app
 from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
@@ -194,6 +195,8 @@ app.add_typer(signatures_app, name="signatures")
 app.add_typer(seals_app, name="seals")
 app.add_typer(pki_app, name="pki")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(applications_app, name="applications")
+app.add_typer(tasks_app, name="tasks")
 app.add_typer(audit_app, name="audit")
 
 

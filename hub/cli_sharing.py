@@ -18,6 +18,7 @@ def log(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
 ) -> None:
     """Print a holder's access log (who used their data, when, for which item and why), newest first."""
+    from hub.services import HOLDER_VISIBLE
     from kernel.db import unit_of_work
     from sharing.holders import holder_ref
     from sharing.me import access_log
@@ -26,7 +27,7 @@ def log(
     try:
         holder = holder_ref(state.vault, holder_kind, holder_code)
         with unit_of_work(state.read_sessions) as session:
-            total, entries = access_log(session, holder, limit=limit, offset=0)
+            total, entries = access_log(session, holder, limit=limit, offset=0, actions=HOLDER_VISIBLE)
     finally:
         state.close()
     print_json(

@@ -13,13 +13,18 @@ from sqlalchemy.orm import Session
 import applications.repository
 from applications import completion
 from applications.completion import Completion
+from applications.events import ACTIONS as APPLICATION_ACTIONS
 from catalog.models import Organization
 from catalog.organizations import put_organization
 from certificates import maintenance
 from hub.state import HubState
 from kernel.db import unit_of_work
+from sharing.uses import ACTIONS as SHARING_ACTIONS
 
 log = logging.getLogger("hub.services")
+
+# What a holder's access log shows: the portals' uses of their data and every step of their applications.
+HOLDER_VISIBLE = (*SHARING_ACTIONS, *APPLICATION_ACTIONS)
 
 
 def register_organization(

@@ -8,21 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from applications.events import ACTIONS as APPLICATION_ACTIONS
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.certificates import CertificateOut, certificate_out
+from hub.services import HOLDER_VISIBLE
 from sharing import consents
 from sharing.holders import signed_in_holder
 from sharing.me import access_log, my_certificates
 from sharing.models import Consent
-from sharing.uses import ACTIONS as SHARING_ACTIONS
 
 # A citizen token only: any other caller is refused (403).
-# What a holder's access log shows: the portals' uses of their data, and every step of their applications.
-HOLDER_VISIBLE = (*SHARING_ACTIONS, *APPLICATION_ACTIONS)
-
 router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionRoute, responses=problems(403))
 
 
