@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -29,19 +29,32 @@ from catalog.fieldtypes import (
 from catalog.validation import error_below
 
 __all__ = [
+    "DEFAULT_COMMITMENT_DAYS",
     "CatalogBody",
     "CertificateTypeIn",
     "DataResourceIn",
     "FieldDef",
     "FieldSource",
     "FormFieldIn",
+    "IssuesIn",
     "ItemIn",
     "MaterialIn",
     "OneThingIn",
     "OptionIn",
     "OrganizationIn",
     "QuestionIn",
+    "ReviewMode",
 ]
+
+DEFAULT_COMMITMENT_DAYS = 30
+"""Days a written commitment (告知承诺) gives to hand the material in, where the material does not say."""
+
+# A time in calendar days: at least one, at most ten years.
+Days = Annotated[int, Field(ge=1, le=3650)]
+
+# How an item's applications are decided: "auto" by its rules with no clerk (无人干预智能办理), falling
+# back to a person when the rules cannot decide; "manual" always by a person (人工审核).
+ReviewMode = Literal["auto", "manual"]
 
 
 class _Body(BaseModel):
@@ -108,12 +121,27 @@ class MaterialIn(_Body):
     required: bool = True
     tolerated: bool = False  # 容缺: the application proceeds without it, to be supplied later
     commitment: bool = False  # 告知承诺: a written commitment replaces it
+    # How long the commitment gives to hand the material in after all; None: DEFAULT_COMMITMENT_DAYS.
+    commitment_days: Days | None = None
     certificate_types: Annotated[list[TypeCode], unique("certificate type {!r} is listed twice")] = Field(
         default_factory=list
     )
     data_resources: Annotated[list[CatalogCode], unique("data resource {!r} is listed twice")] = Field(
         default_factory=list
     )
+
+    @model_validator(mode="after")
+    def _commitment_days_need_a_commitment(self) -> MaterialIn:
+        # A time to fulfil a commitment that cannot be made is a mistake in the catalog, not a default.
+        if self.commitment_days is not None and not self.commitment:
+            message = "only a material that allows a commitment (commitment: true) has commitment_days"
+            raise error_below(("commitment_days",), message)
+        return self
+
+    @property
+    def days_to_fulfil(self) -> int:
+        """Days a written commitment gives to hand this material in: its own, else the default."""
+        return DEFAULT_COMMITMENT_DAYS if self.commitment_days is None else self.commitment_days
 
 
 class FieldSource(_Body):
@@ -132,6 +160,18 @@ class FormFieldIn(_Body):
     label: Label
     # "from" is the contract's key; it is a Python keyword, hence the alias.
     source: FieldSource | None = Field(default=None, alias="from")
+    # The applicant must give a value, unless the field is prefilled from a certificate on file.
+    required: bool = False
+
+
+class IssuesIn(_Body):
+    """The certificate an item's department issues on approval (统一发证), and where its face comes from.
+
+    ``data`` maps each face field of the type to the name of the item's form field whose value it takes.
+    """
+
+    type_code: TypeCode
+    data: dict[Identifier, Identifier] = Field(min_length=1)
 
 
 class ItemIn(_Body):
@@ -145,8 +185,21 @@ class ItemIn(_Body):
     form: Annotated[list[FormFieldIn], unique("form field {!r} is defined twice", by="name")] = Field(
         default_factory=list
     )
+    time_limit_days: Days | None = None  # 办理时限, calendar days from submission
+    review: ReviewMode = "manual"
+    issues: IssuesIn | None = None
     description: Description | None = None
     keywords: list[Keyword] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _issued_face_comes_from_the_form(self) -> ItemIn:
+        if self.issues is None:
+            return self
+        form_fields = {f.name for f in self.form}
+        for face_field, form_field in self.issues.data.items():
+            if form_field not in form_fields:
+                raise error_below(("issues", "data", face_field), f"the form has no field {form_field!r}")
+        return self
 
 
 ItemCodes = Annotated[list[CatalogCode], unique("item {!r} is listed twice")]

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from catalog.schemas import CertificateTypeIn, DataResourceIn, FormFieldIn, ItemIn, OneThingIn, OrganizationIn
+from catalog.schemas import (
+    DEFAULT_COMMITMENT_DAYS,
+    CertificateTypeIn,
+    DataResourceIn,
+    FormFieldIn,
+    ItemIn,
+    MaterialIn,
+    OneThingIn,
+    OrganizationIn,
+)
 from catalog.validation import validate_body
 from kernel.errors import ValidationFailed
 from tests.catalog.bodies import ORG, OTHER_ORG, TYPE, certificate_type, item, mutate, one_thing
@@ -39,7 +48,7 @@ def test_good_bodies_validate() -> None:
 def test_form_field_keeps_the_contract_key_from() -> None:
     form = validate_body(FormFieldIn, item()["form"][0])
     assert form.model_dump()["from"] == {"type_code": TYPE, "field": "company_name"}
-    assert form.model_dump(mode="json") == item()["form"][0]
+    assert form.model_dump(mode="json") == {**item()["form"][0], "required": False}
 
 
 def test_a_single_when_value_is_stored_as_a_list() -> None:
@@ -77,6 +86,13 @@ def test_a_single_when_value_is_stored_as_a_list() -> None:
         (ItemIn, item(), ["form", 1, "name"], "company_name", "form[1].name"),
         (ItemIn, item(), ["form", 0, "from", "type_code"], "x", "form[0].from.type_code"),
         (ItemIn, item(), ["form", 0, "from", "fields"], "x", "form[0].from.fields"),
+        (ItemIn, item(), ["form", 0, "required"], "sometimes", "form[0].required"),
+        (ItemIn, item(), ["time_limit_days"], 0, "time_limit_days"),
+        (ItemIn, item(), ["time_limit_days"], 3651, "time_limit_days"),
+        (ItemIn, item(), ["review"], "robot", "review"),
+        (ItemIn, item(), ["issues"], {"type_code": TYPE, "data": {}}, "issues.data"),
+        (ItemIn, item(), ["issues"], {"type_code": "x", "data": {"a": "premises"}}, "issues.type_code"),
+        (ItemIn, item(), ["issues"], {"type_code": TYPE, "dat": {"a": "premises"}}, "issues.dat"),
         (OneThingIn, one_thing(), ["questions", 1, "id"], "signboard", "questions[1].id"),
         (
             OneThingIn,
@@ -241,3 +257,71 @@ def test_a_bad_uscc_in_a_body_says_what_is_wrong(code: str, message: str) -> Non
         validate_body(OrganizationIn, {"code": code, "name": "示范局", "kind": "department"})
     assert info.value.field == "code"
     assert info.value.detail.startswith(f"code: {message}")
+
+
+# -- the rules of an item: time limit, review, commitments, the certificate it issues -----------------
+
+
+def an_item_issuing(data: dict[str, str]) -> dict[str, Any]:
+    return {**item(), "issues": {"type_code": TYPE, "data": data}}
+
+
+def test_an_item_without_rules_gets_the_defaults() -> None:
+    model = validate_body(ItemIn, item())
+    assert (model.time_limit_days, model.review, model.issues) == (None, "manual", None)
+    assert [f.required for f in model.form] == [False, False]
+    assert [m.commitment_days for m in model.materials] == [None, None]
+
+
+def test_the_rules_are_kept_as_given() -> None:
+    data = {**an_item_issuing({"company_name": "company_name"}), "time_limit_days": 10, "review": "auto"}
+    data["form"][1]["required"] = True
+    model = validate_body(ItemIn, data)
+    assert (model.time_limit_days, model.review) == (10, "auto")
+    assert model.issues is not None and model.issues.type_code == TYPE
+    assert model.issues.data == {"company_name": "company_name"}
+    assert model.form[1].required is True
+
+
+@pytest.mark.parametrize("days", [1, 3650])
+def test_time_limits_and_commitment_days_take_one_day_to_ten_years(days: int) -> None:
+    data = mutate(item(), ["materials", 1], {"code": "M02", "name": "承诺", "commitment": True})
+    data["materials"][1]["commitment_days"] = days
+    model = validate_body(ItemIn, {**data, "time_limit_days": days})
+    assert model.time_limit_days == days and model.materials[1].commitment_days == days
+
+
+@pytest.mark.parametrize("days", [0, 3651, -30])
+def test_commitment_days_out_of_bounds_are_refused(days: int) -> None:
+    data = mutate(item(), ["materials", 1], {"code": "M02", "name": "承诺", "commitment": True})
+    data["materials"][1]["commitment_days"] = days
+    assert field_of(ItemIn, data) == "materials[1].commitment_days"
+
+
+def test_commitment_days_without_a_commitment_are_refused() -> None:
+    data = mutate(item(), ["materials", 1, "commitment_days"], 30)
+    with pytest.raises(ValidationFailed) as info:
+        validate_body(ItemIn, data)
+    assert info.value.field == "materials[1].commitment_days"
+    assert "commitment: true" in info.value.detail
+
+
+def test_a_commitment_gives_its_own_days_or_the_default() -> None:
+    material = {"code": "M01", "name": "承诺书", "commitment": True}
+    assert validate_body(MaterialIn, material).days_to_fulfil == DEFAULT_COMMITMENT_DAYS == 30
+    assert validate_body(MaterialIn, {**material, "commitment_days": 60}).days_to_fulfil == 60
+
+
+def test_issues_may_only_name_form_fields_of_the_item() -> None:
+    data = an_item_issuing({"company_name": "company_name", "established_on": "opened_on"})
+    with pytest.raises(ValidationFailed) as info:
+        validate_body(ItemIn, data)
+    assert info.value.field == "issues.data.established_on"
+    assert "'opened_on'" in info.value.detail
+
+
+def test_issues_face_fields_and_form_fields_are_snake_case() -> None:
+    assert (field_of(ItemIn, an_item_issuing({"Company": "company_name"})) or "").startswith(
+        "issues.data.Company"
+    )
+    assert field_of(ItemIn, an_item_issuing({"company_name": "Company"})) == "issues.data.company_name"
