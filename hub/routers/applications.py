@@ -530,7 +530,8 @@ class DecisionOut(TaskOut):
 
 @router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409))
 def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
-    """Approve, reject (with a reason) or ask for a supplement; only the task's department; once."""
+    """Approve, reject (with a reason) or ask for a supplement; only the task's department; once.
+    An application this approves has its certificates issued after the decision is committed."""
     now = state.clock()
     with unit_of_work(state.sessions) as session:
         decided = decide(
@@ -542,16 +543,13 @@ def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateD
             requested=body.requested,
             now=now,
         )
-        out = DecisionOut(
-            **task_out(decided.task, now).model_dump(), application_status=decided.application.status
-        )
-    if out.application_status == "approved" or body.decision == "approve":
-        try_to_complete(state, decided.application.id if out.application_status == "approved" else None)
-        with unit_of_work(state.read_sessions) as session:
-            view = view_application(session, state.vault, actor=caller, application_id=out.application_id)
-            task = next(t for t in view.tasks if t.id == task_id)
-            out = DecisionOut(**task_out(task, now).model_dump(), application_status=view.application.status)
-    return out
+        application_id, status = decided.application.id, decided.application.status
+    # Issuance, for this application if approved, and for any an earlier failure left approved.
+    try_to_complete(state, application_id if status == "approved" else None)
+    with unit_of_work(state.read_sessions) as session:
+        view = view_application(session, state.vault, actor=caller, application_id=application_id)
+        task = next(t for t in view.tasks if t.id == task_id)
+        return DecisionOut(**task_out(task, now).model_dump(), application_status=view.application.status)
 
 
 class CommitmentsOut(BaseModel):
