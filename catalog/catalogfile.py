@@ -29,8 +29,8 @@ from typing import Any, Literal
 import yaml
 
 from catalog.codes import catalog_code_valid, type_code_valid
-from catalog.errors import BodyInvalid, CatalogFileInvalid, PathError, UnknownReference
-from catalog.references import CatalogLookup, check_references
+from catalog.errors import BodyInvalid, CatalogFileInvalid, PathError
+from catalog.references import CatalogLookup, CertificateTypeView, check_references
 from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn, OrganizationIn
 from catalog.validation import format_loc, validate_body
 from kernel.errors import ValidationFailed
@@ -76,11 +76,15 @@ class _BundleLookup:
             return True
         return self._fallback is not None and self._fallback.has_organization(code)
 
-    def certificate_type_fields(self, type_code: str) -> Iterable[str] | None:
+    def certificate_type(self, type_code: str) -> CertificateTypeView | None:
         found = self._bundle.certificate_types.get(type_code)
         if found is not None:
-            return frozenset(f.name for f in found.fields)
-        return self._fallback.certificate_type_fields(type_code) if self._fallback is not None else None
+            return CertificateTypeView.of(found)
+        return self._fallback.certificate_type(type_code) if self._fallback is not None else None
+
+    def certificate_type_fields(self, type_code: str) -> Iterable[str] | None:
+        view = self.certificate_type(type_code)
+        return None if view is None else view.fields
 
     def has_data_resource(self, code: str) -> bool:
         if code in self._bundle.data_resources:
@@ -265,7 +269,7 @@ def parse_catalog(
         for index, (code, model) in enumerate(sections[name].items()):
             try:
                 check_references(model, lookup, prefix=(name, index))
-            except UnknownReference as exc:
+            except PathError as exc:  # an unknown reference, or an item's issues that do not fit
                 raise ctx.rethrow(exc, code) from None
     return bundle
 

@@ -26,7 +26,7 @@ from catalog.codes import catalog_code_valid, type_code_valid
 from catalog.errors import CertificateTypeNotFound, DataResourceNotFound, ItemNotFound, OneThingNotFound
 from catalog.models import CertificateType, CertificateTypeIssuer, DataResource, Item, OneThing, Organization
 from catalog.organizations import put_organization as _put_organization
-from catalog.references import CatalogLookup, check_references
+from catalog.references import CatalogLookup, CertificateTypeView, check_references
 from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn
 from catalog.search import EmbeddedSearchIndex, SearchDoc, record_change
 from kernel.errors import NotFound, ValidationFailed
@@ -97,7 +97,7 @@ class Page(Generic[M]):
 
 
 class DatabaseLookup:
-    """:class:`catalog.schemas.CatalogLookup` over the database."""
+    """:class:`catalog.references.CatalogLookup` over the database."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -106,12 +106,15 @@ class DatabaseLookup:
         """Whether the organization is registered."""
         return self.session.get(Organization, code) is not None
 
+    def certificate_type(self, type_code: str) -> CertificateTypeView | None:
+        """A certificate type's face fields and issuers, or None when there is no such type."""
+        row = self.session.get(CertificateType, type_code)
+        return None if row is None else CertificateTypeView.of_definition(row.definition)
+
     def certificate_type_fields(self, type_code: str) -> Iterable[str] | None:
         """The face field names of a certificate type, or None when there is no such type."""
-        row = self.session.get(CertificateType, type_code)
-        if row is None:
-            return None
-        return frozenset(f["name"] for f in row.definition.get("fields", []))
+        view = self.certificate_type(type_code)
+        return None if view is None else view.fields
 
     def has_data_resource(self, code: str) -> bool:
         """Whether the data resource exists."""

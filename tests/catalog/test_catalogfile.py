@@ -10,6 +10,7 @@ import pytest
 from stdnum.cn import uscc
 
 from catalog.catalogfile import CatalogBundle, load_catalog_file, parse_catalog
+from catalog.references import CertificateTypeView
 from kernel.errors import ValidationFailed
 
 ORG = "11310000DEM000091"
@@ -197,6 +198,9 @@ class ExistingOrg:
     def has_organization(self, code: str) -> bool:
         return code == ORG
 
+    def certificate_type(self, type_code: str) -> CertificateTypeView | None:
+        return None
+
     def certificate_type_fields(self, type_code: str) -> set[str] | None:
         return None
 
@@ -215,6 +219,77 @@ def test_references_may_resolve_against_the_existing_catalog() -> None:
     bundle = parse_catalog(text, fmt="yaml", existing=ExistingOrg())
     assert bundle.organizations == {}
     assert list(bundle.items) == ["ITEM-A", "ITEM-B"]
+
+
+def with_issues(type_code: str, **data: str) -> str:
+    """The example file, ITEM-A issuing ``type_code`` with the face taken from ``data``."""
+    issues = json.dumps({"type_code": type_code, "data": data})  # JSON is a YAML flow mapping
+    return YAML.replace("  - code: ITEM-B\n", f"    issues: {issues}\n  - code: ITEM-B\n")
+
+
+def test_an_item_issuing_a_type_of_the_file_loads() -> None:
+    bundle = parse_catalog(with_issues(TYPE, company_name="company_name"), fmt="yaml")
+    issues = bundle.items["ITEM-A"].issues
+    assert issues is not None and (issues.type_code, issues.data) == (TYPE, {"company_name": "company_name"})
+
+
+@pytest.mark.parametrize(
+    ("type_code", "data", "code", "field", "says"),
+    [
+        (
+            ORG + "002",
+            {"company_name": "company_name"},
+            "unknown_reference",
+            "type_code",
+            "no certificate type",
+        ),
+        (
+            TYPE,
+            {"company_name": "company_name", "name": "company_name"},
+            "unknown_reference",
+            "data.name",
+            "no field 'name'",
+        ),
+        (
+            TYPE,
+            {"address": "company_name"},
+            "validation_failed",
+            "data",
+            "requires face field 'company_name'",
+        ),
+        (TYPE, {"company_name": "company"}, "validation_failed", "data.company_name", "no field 'company'"),
+    ],
+)
+def test_a_bad_issues_names_its_field_and_line(
+    type_code: str, data: dict[str, str], code: str, field: str, says: str
+) -> None:
+    text = with_issues(type_code, **data)
+    error = fails(text, fmt="yaml")
+    assert (error.code, error.field) == (code, f"items[0].issues.{field}")
+    assert says in error.detail
+    assert error.line == line_of(text, "issues:")  # type: ignore[attr-defined]
+    assert error.entry_line == line_of(text, "code: ITEM-A")  # type: ignore[attr-defined]
+
+
+def test_an_item_of_an_organization_that_does_not_issue_the_type_is_refused() -> None:
+    text = with_issues(TYPE, company_name="company_name")
+    text = text.replace(f'    org: "{ORG}"\n    materials:', f'    org: "{PORTAL}"\n    materials:')
+    error = fails(text, fmt="yaml")
+    assert (error.code, error.field) == ("validation_failed", "items[0].issues.type_code")
+    assert f"certificate type {TYPE} is not issued by organization {PORTAL}" in error.detail
+
+
+def test_an_item_may_issue_a_type_the_database_holds() -> None:
+    class ExistingType(ExistingOrg):
+        def certificate_type(self, type_code: str) -> CertificateTypeView | None:
+            if type_code != ORG + "002":
+                return None
+            return CertificateTypeView(frozenset({"holder"}), frozenset({"holder"}), frozenset({ORG}))
+
+    text = with_issues(ORG + "002", holder="company_name")
+    assert parse_catalog(text, fmt="yaml", existing=ExistingType()).items["ITEM-A"].issues is not None
+    error = fails(with_issues(ORG + "002", owner="company_name"), fmt="yaml", existing=ExistingType())
+    assert error.field == "items[0].issues.data.owner"
 
 
 def test_json_errors_name_section_index_and_code() -> None:

@@ -13,6 +13,7 @@ from catalog import service
 from catalog.catalogfile import CatalogBundle, parse_catalog
 from catalog.models import CertificateType, Item, OneThing, Organization, SearchDocument
 from catalog.organizations import put_organization
+from catalog.references import CertificateTypeView
 from catalog.schemas import CertificateTypeIn, DataResourceIn, ItemIn, OneThingIn
 from catalog.search import EmbeddedSearchIndex, SearchDoc, SearchResult, follow_commits
 from kernel.errors import NotFound, ValidationFailed
@@ -168,6 +169,92 @@ def test_database_lookup_knows_face_fields(session: Session, org: str) -> None:
     assert set(lookup.certificate_type_fields(org + "001") or ()) == {"company_name"}
     assert lookup.certificate_type_fields(org + "002") is None
     assert lookup.has_organization(org) and not lookup.has_item("IT-1")
+
+
+def test_database_lookup_knows_required_fields_and_issuers(session: Session, org: str) -> None:
+    fields = [
+        {"name": "company_name", "label": "名称", "required": True},
+        {"name": "address", "label": "住所"},
+    ]
+    service.put_certificate_type(session, org + "001", a_type(org, fields=fields))
+    view = service.DatabaseLookup(session).certificate_type(org + "001")
+    assert view == CertificateTypeView(
+        fields=frozenset({"company_name", "address"}),
+        required_fields=frozenset({"company_name"}),
+        issuers=frozenset({org}),
+    )
+    assert service.DatabaseLookup(session).certificate_type(org + "002") is None
+
+
+# -- the certificate an item issues -------------------------------------------------------------
+
+
+def issuing(org: str, type_code: str, **data: str) -> ItemIn:
+    """The example item (its material and form refer to ``org``'s type 001), issuing ``type_code``
+    with the face taken from ``data`` (face field → form field)."""
+    return an_item(org, org + "001", issues={"type_code": type_code, "data": data})
+
+
+def test_an_item_issuing_a_type_it_fills_is_stored(session: Session, org: str) -> None:
+    service.put_certificate_type(session, org + "001", a_type(org))
+    service.put_item(session, "IT-1", issuing(org, org + "001", company_name="company"))
+    stored = service.get_item(session, "IT-1").body
+    assert stored.issues is not None and stored.issues.data == {"company_name": "company"}
+    definition = session.get(Item, "IT-1").definition  # type: ignore[union-attr]
+    assert definition["issues"] == {"type_code": org + "001", "data": {"company_name": "company"}}
+
+
+@pytest.mark.parametrize(
+    ("issued", "data", "code", "field", "says"),
+    [
+        ("002", {"company_name": "company"}, "unknown_reference", "issues.type_code", "no certificate type"),
+        ("other", {"company_name": "company"}, "validation_failed", "issues.type_code", "is not issued by"),
+        (
+            "001",
+            {"company_name": "company", "name": "company"},
+            "unknown_reference",
+            "issues.data.name",
+            "no field",
+        ),
+        ("001", {"address": "company"}, "validation_failed", "issues.data", "'company_name'"),
+    ],
+)
+def test_issues_are_checked_against_the_database(
+    session: Session, org: str, issued: str, data: dict[str, str], code: str, field: str, says: str
+) -> None:
+    other = new_uscc()
+    put_organization(session, code=other, name="另一个部门", kind="department")
+    fields = [
+        {"name": "company_name", "label": "名称", "required": True},
+        {"name": "address", "label": "住所"},
+    ]
+    service.put_certificate_type(session, org + "001", a_type(org, fields=fields))
+    service.put_certificate_type(session, other + "001", a_type(other))
+    type_code = other + "001" if issued == "other" else org + issued
+    with pytest.raises(ValidationFailed) as err:
+        service.put_item(session, "IT-1", issuing(org, type_code, **data))
+    assert (err.value.code, err.value.field) == (code, field)
+    assert says in err.value.detail
+    assert session.get(Item, "IT-1") is None
+
+
+def test_a_file_may_issue_a_type_the_database_holds(session: Session, org: str) -> None:
+    service.put_certificate_type(session, org + "001", a_type(org))
+    text = f"""
+items:
+  - code: IT-1
+    name: 食品经营许可
+    org: "{org}"
+    form: [{{name: company, label: 企业名称}}]
+    issues: {{type_code: "{org}001", data: {{company_name: company}}}}
+"""
+    bundle = parse_catalog(text, fmt="yaml", existing=service.DatabaseLookup(session))
+    assert bundle.items["IT-1"].issues is not None
+    with pytest.raises(ValidationFailed) as err:
+        parse_catalog(
+            text.replace("company_name:", "name:"), fmt="yaml", existing=service.DatabaseLookup(session)
+        )
+    assert err.value.field == "items[0].issues.data.name"
 
 
 # -- lists ------------------------------------------------------------------------------------
