@@ -167,7 +167,7 @@ def list_tasks(
         .limit(limit)
         .offset(offset)
     )
-    return [TaskRow(task, app, is_overdue(task, now)) for task, app in session.execute(stmt).tuples()]
+    return [TaskRow(task, app, is_overdue(task, now)) for task, app in session.execute(stmt).all()]
 
 
 def is_overdue(task: Task, now: datetime) -> bool:
