@@ -122,3 +122,25 @@ def test_forms_are_prefilled_from_certificate_faces(demo: CatalogBundle) -> None
 def test_every_item_belongs_to_some_one_thing(demo: CatalogBundle) -> None:
     used = {code for o in demo.one_things.values() for code in o.all_item_codes()}
     assert used == set(demo.items)
+
+
+def test_the_demo_items_carry_rules_the_applications_follow(demo: CatalogBundle) -> None:
+    items = demo.items
+    assert all(i.time_limit_days for i in items.values())
+    vaccination, birth = items["WJ-VACCINATION"], items["WJ-BIRTH-CERTIFICATE"]
+    food = items["SC-FOOD-LICENCE"]
+    assert vaccination.review == "auto" and vaccination.issues is not None
+    assert vaccination.issues.type_code == "11310000DEM0000131002"
+    assert birth.review == "manual" and birth.issues is None
+    (commitment,) = [m for m in birth.materials if m.commitment]
+    assert commitment.commitment_days == 30
+    assert food.review == "manual" and food.issues is not None
+    assert food.issues.type_code == "11310000DEM000011T002"
+    # Every item that issues fills the type's required face fields from its own form.
+    for item in items.values():
+        if item.issues is None:
+            continue
+        face = demo.certificate_types[item.issues.type_code]
+        required = {f.name for f in face.fields if f.required}
+        assert required <= set(item.issues.data), item.name
+        assert set(item.issues.data.values()) <= {f.name for f in item.form}, item.name
