@@ -93,15 +93,17 @@ def fields_in_one_object_stream(count: int, *, fields_packed: bool = False) -> b
     return assemble(objects, compressed=compressed)
 
 
-def one_field_listed_many_times(count: int = 550_000) -> bytes:
-    """One field, listed ``count`` times in ``/AcroForm /Fields``: ~20 kB and six objects, so no
-    object count gives it away, yet a reader walks the form ``count`` times. The array sits in an
-    object stream under pyHanko's decoding limit (4 MiB at this ratio)."""
-    fields = b"[" + b"10 0 R " * count + b"]"
+def one_field_listed_many_times(count: int = 20_000) -> bytes:
+    """One field listed ``count`` times in ``/AcroForm /Fields``, whose one kid is listed ``count``
+    times in its ``/Kids``: ~280 kB and seven objects, so no object count gives it away, yet a
+    reader that walks the form visits ``count``² fields (400 million by default: no machine, however
+    fast, reads it within the bounds). No field repeats along one path, so it is no cycle."""
+    listing = b"[" + b"10 0 R " * count + b"]"
+    kids = b"[" + b"11 0 R " * count + b"]"
     catalog = b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields 5 0 R>>>>"
-    members = [(10, b"<</FT/Tx/T(f)>>"), (5, fields)]
+    members = [(10, b"<</FT/Tx/T(f)/Kids 6 0 R>>"), (11, b"<</T(k)>>"), (5, listing), (6, kids)]
     objects = {1: catalog, 2: b"<</Type/Pages/Kids[3 0 R]/Count 1>>", 3: PAGE, 4: object_stream(members)}
-    return assemble(objects, compressed={10: (4, 0), 5: (4, 1)})
+    return assemble(objects, compressed={number: (4, index) for index, (number, _) in enumerate(members)})
 
 
 def classic(

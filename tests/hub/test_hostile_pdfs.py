@@ -163,8 +163,8 @@ def test_a_million_objects_are_too_complex_to_seal(
     assert refusal(upload(client, department, million_objects)) == (422, "pdf_too_complex")
 
 
-def test_one_field_listed_half_a_million_times_is_too_complex_to_verify(client: TestClient) -> None:
-    """Six objects and 20 kB: no count of objects or bytes would have refused it."""
+def test_a_form_walked_400_million_times_is_too_complex_to_verify(client: TestClient) -> None:
+    """Seven objects and 280 kB: no count of objects or bytes would have refused it."""
     assert refusal(verify(client, hostile.one_field_listed_many_times())) == (422, "pdf_too_complex")
 
 
