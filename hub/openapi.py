@@ -37,6 +37,14 @@ class ProblemFieldError(BaseModel):
     message: str
 
 
+class PreReviewProblem(BaseModel):
+    item_code: str | None = Field(description="the service item at fault (None: the application as a whole)")
+    code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
+    detail: str
+    material: str | None = Field(default=None, description="the material at fault, by its code in the item")
+    field: str | None = Field(default=None, description="the form field at fault")
+
+
 class Problem(BaseModel):
     """An error answer (RFC 9457): what went wrong for people, and ``code`` for programs."""
 
@@ -49,6 +57,9 @@ class Problem(BaseModel):
     code: str = Field(description="machine-readable, snake_case: certificate_not_found, consent_required …")
     field: str | None = Field(default=None, description="the request field at fault, when there is one")
     errors: list[ProblemFieldError] | None = Field(default=None, description="422: every field at fault")
+    problems: list[PreReviewProblem] | None = Field(
+        default=None, description="422 pre_review_failed: every problem the pre-review found (智能预审)"
+    )
 
 
 def answers(*statuses: int) -> Callable[[F], F]:

@@ -13,6 +13,7 @@ they like and never see each other.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.app import create_app
 from hub.state import HubState
 from tests.conftest import with_limits
+from tests.hostile import plain
 from tests.hub.callers import (
     ADMIN,
     ANONYMOUS,
@@ -36,6 +38,7 @@ from tests.hub.callers import (
     HOLDER,
     ISSUER,
     KNOWN,
+    OTHER_DEPARTMENT,
     PORTAL_WITH_CONSENT,
     UNKNOWN,
 )
@@ -44,7 +47,9 @@ from tests.hub.world import (
     ITEM,
     ONE_THING,
     PLAN_ANSWERS,
+    REVIEWED_ITEM,
     World,
+    application_body,
     encoded_ocsp,
     seed_world,
 )
@@ -54,6 +59,7 @@ Expected = int | tuple[int, Any]  # a status, or a status and what the row's ``d
 
 MADE_UP_CONSENT = "0123456789abcdef"
 MADE_UP_COPY = "made-up-copy-token-0123456789abcdefghijklmno"
+MADE_UP_ID = "0123456789abcdef0123456789abcdef"  # an application, task or commitment never created
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,45 @@ def catalog_rows(prefix: str, code: str) -> list[Row]:
         Row("GET", prefix, fixed("GET", prefix), everyone()),
     ]
 
+
+def applying(path: str) -> Callable[[World, bool], Request]:
+    """A new application (or its pre-review) for the holder, or for a holder with nothing on file."""
+
+    def build(w: World, real: bool) -> Request:
+        body = application_body(w.holder if real else w.unknown_holder, "matrix-new")
+        return {"method": "POST", "url": path, "json": body}
+
+    return build
+
+
+def on(
+    kind: str, which: str, suffix: str = "", method: str = "GET", **kwargs: Any
+) -> Callable[[World, bool], Request]:
+    """A request about one of the world's applications, tasks or commitments (or a made-up one)."""
+
+    def build(w: World, real: bool) -> Request:
+        return {
+            "method": method,
+            "url": f"/api/v1/{kind}/{getattr(w.applications, which) if real else MADE_UP_ID}{suffix}",
+            **kwargs,
+        }
+
+    return build
+
+
+def lists(key: str, which: str) -> Callable[[World, httpx.Response], bool]:
+    """Whether a listing holds the world's application, task or commitment."""
+
+    def holds(w: World, r: httpx.Response) -> bool:
+        return getattr(w.applications, which) in {entry["id"] for entry in r.json()[key]}
+
+    return holds
+
+
+# Who may know an application exists: applications/views.py (the submitting portal, its holder,
+# a department with a task in it, the operators).
+SEES_APPLICATION = frozenset({PORTAL_WITH_CONSENT, HOLDER, ISSUER, ADMIN})
+PDF = base64.b64encode(plain()).decode()
 
 # Who may know a certificate exists: certificates/access.py (its issuer, its holder, the operators).
 SEES_CERTIFICATE = frozenset({ISSUER, HOLDER, ADMIN})
@@ -416,6 +461,105 @@ ROWS: list[Row] = [
         everyone(),
     ),
     Row("GET", "/api/v1/audit/events", fixed("GET", "/api/v1/audit/events"), signed_in(403, admin=200)),
+    # --- applications: portals file for holders who consented; departments decide their own tasks
+    Row(
+        "POST",
+        "/api/v1/applications/pre-review",
+        applying("/api/v1/applications/pre-review"),
+        signed_in(403, portal_with_consent=(200, True), portal_without_consent=(200, False)),
+        knows=frozenset({PORTAL_WITH_CONSENT}),
+        detail=lambda w, r: r.json()["ok"],
+    ),
+    Row(
+        "POST",
+        "/api/v1/applications",
+        applying("/api/v1/applications"),
+        signed_in(403, portal_with_consent=201, portal_without_consent=422),
+        knows=frozenset({PORTAL_WITH_CONSENT}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/applications/{application_id}",
+        on("applications", "in_review"),
+        signed_in(404, portal_with_consent=200, holder=200, issuer=200, admin=200),
+        knows=SEES_APPLICATION,
+    ),
+    Row(
+        "POST",
+        "/api/v1/applications/{application_id}/supplements",
+        on(
+            "applications",
+            "supplement_required",
+            "/supplements",
+            "POST",
+            json={"materials": [{"item_code": REVIEWED_ITEM, "code": "M03", "file": PDF}]},
+        ),
+        # Only portals supply; another portal cannot learn the application exists.
+        signed_in(403, portal_with_consent=200, portal_without_consent=404),
+        knows=SEES_APPLICATION,
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/applications/{application_id}",
+        on("applications", "in_review", method="DELETE"),
+        signed_in(403, portal_with_consent=200, holder=200, portal_without_consent=404, other_holder=404),
+        knows=SEES_APPLICATION,
+    ),
+    Row(
+        "POST",
+        "/api/v1/applications/{application_id}/rating",
+        on("applications", "rejected", "/rating", "POST", json={"score": 4, "comment": "办得快"}),
+        signed_in(403, holder=201, other_holder=404),
+        knows=SEES_APPLICATION,
+    ),
+    Row(
+        "GET",
+        "/api/v1/ratings",
+        fixed("GET", "/api/v1/ratings"),
+        signed_in(403, issuer=200, other_department=200, admin=200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/tasks",
+        fixed("GET", "/api/v1/tasks"),
+        signed_in(403, issuer=(200, True), other_department=(200, False)),
+        detail=lists("tasks", "pending_task"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/tasks/{task_id}/decision",
+        on("tasks", "pending_task", "/decision", "POST", json={"decision": "approve"}),
+        signed_in(403, issuer=200, other_department=403),
+        knows=frozenset({ISSUER, OTHER_DEPARTMENT}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/commitments",
+        fixed("GET", "/api/v1/commitments"),
+        signed_in(403, issuer=(200, True), other_department=(200, False)),
+        detail=lists("commitments", "commitment"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/commitments/{commitment_id}/fulfil",
+        on("commitments", "commitment", "/fulfil", "POST", json={"file": PDF}),
+        signed_in(403, issuer=200, other_department=403),
+        knows=frozenset({ISSUER, OTHER_DEPARTMENT}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/commitments/{commitment_id}/breach",
+        on("commitments", "commitment", "/breach", "POST", json={"reason": "逾期未提交（测试）"}),
+        signed_in(403, issuer=200, other_department=403),
+        knows=frozenset({ISSUER, OTHER_DEPARTMENT}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/applications",
+        fixed("GET", "/api/v1/me/applications"),
+        signed_in(403, holder=(200, True), other_holder=(200, False)),
+        detail=lists("applications", "in_review"),
+    ),
 ]
 
 ROW_IDS = [row.id for row in ROWS]

@@ -20,6 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy.orm import Session
 
+from applications.decisions import decide
+from applications.intake import submit
+from applications.repository import commitments_of, tasks_of
+from applications.requests import ApplicationRequest, GivenMaterial
 from audit.checkpoints import make_checkpoint
 from audit.log import append_pending
 from catalog import service
@@ -27,6 +31,7 @@ from catalog.organizations import get_organization
 from certificates.identifiers import CertificateIdentifier, parse
 from certificates.personal import face_of
 from certificates.repository import get_certificate
+from certificates.requests import Holder
 from hub.demo import BIRTH_CERTIFICATE, DEMO_CITIZEN, DEMO_PORTAL, grant_demo_consents
 from hub.state import HubState
 from kernel.actor import Actor
@@ -34,6 +39,7 @@ from sharing import consents
 from sharing.copies import make_copy
 from sharing.holders import holder_ref
 from tests.factories import add_org, bearer, client_token, new_ric
+from tests.hostile import plain
 from tests.hub.callers import (
     ADMIN,
     HOLDER,
@@ -52,6 +58,7 @@ ONE_THING = "OT-NEWBORN"
 DATA_RESOURCE = "DR-GA-HOUSEHOLD"
 CAUSE = "办理预防接种证"
 PLAN_ANSWERS = {"hukou": "elsewhere", "mother_insured": "no"}
+REVIEWED_ITEM = "WJ-BIRTH-CERTIFICATE"  # of ONE_THING: decided by a clerk of the ISSUER's department
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,22 @@ class World:
     ocsp_request: bytes  # for the issuer's seal certificate
     timestamp_request: bytes
     catalog: dict[str, dict[str, Any]]  # PUT path -> the body stored there
+    applications: Applications
 
     def __getitem__(self, caller: str) -> dict[str, str]:
         return self.headers[caller]
+
+
+@dataclass(frozen=True)
+class Applications:
+    """Three applications of the holder for ONE_THING, filed by the portal with consent; the
+    REVIEWED_ITEM's task of each waits for the ISSUER's department in a different state."""
+
+    in_review: str  # its task pending, with a commitment open
+    pending_task: str
+    commitment: str
+    supplement_required: str  # a supplement asked of the portal
+    rejected: str  # decided, not yet rated
 
 
 def seed_world(state: HubState, session: Session) -> World:
@@ -100,6 +120,7 @@ def seed_world(state: HubState, session: Session) -> World:
         use_cause=CAUSE,
         now=now,
     )
+    applications = _seed_applications(state, session, demo.department_token, cert.issuer_code, portal_client)
     append_pending(
         session
     )  # number the entries recorded so far, as a commit would: the checkpoint covers them
@@ -154,6 +175,83 @@ def seed_world(state: HubState, session: Session) -> World:
         ocsp_request=_ocsp_request(state, session, cert.issuer_code),
         timestamp_request=_timestamp_request(),
         catalog=_catalog_bodies(session, cert.type_code, cert.issuer_code),
+        applications=applications,
+    )
+
+
+def application_form() -> dict[str, dict[str, Any]]:
+    """The form of an application for ONE_THING with PLAN_ANSWERS: the required fields the
+    certificates on file do not fill."""
+    return {
+        REVIEWED_ITEM: {"child_name": "林小满"},
+        ITEM: {"vaccination_unit": "示范市徐汇区社区卫生服务中心（演示）"},
+    }
+
+
+def application_body(holder: dict[str, str], external_id: str) -> dict[str, Any]:
+    """What a portal sends to file an application for ONE_THING for ``holder``: a file for M03, a
+    commitment (告知承诺) for M04, the birth certificate found on file."""
+    return {
+        "one_thing": ONE_THING,
+        "answers": PLAN_ANSWERS,
+        "holder": {"kind": holder["kind"], "code": holder["code"], "name": DEMO_CITIZEN.name},
+        "use_cause": CAUSE,
+        "external_id": external_id,
+        "form": application_form(),
+        "materials": [
+            {"item_code": REVIEWED_ITEM, "code": "M03", "file": base64.b64encode(plain()).decode()},
+            {"item_code": REVIEWED_ITEM, "code": "M04", "commitment": True},
+        ],
+    }
+
+
+def _seed_applications(
+    state: HubState, session: Session, department_token: str, department: str, portal_client: str
+) -> Applications:
+    """Three applications through the domain, as the routers would file and decide them."""
+    now = state.clock()
+    portal = Actor.for_client("portal", portal_client, DEMO_PORTAL)
+    clerk = Actor.for_client("department", department_token.split("_")[1], department)
+
+    def filed(external_id: str) -> tuple[str, str]:
+        request = ApplicationRequest(
+            one_thing=ONE_THING,
+            answers=PLAN_ANSWERS,
+            holder=Holder(DEMO_CITIZEN.name, DEMO_CITIZEN.kind, DEMO_CITIZEN.code),
+            use_cause=CAUSE,
+            external_id=external_id,
+            form=application_form(),
+            materials=[
+                GivenMaterial(item_code=REVIEWED_ITEM, code="M03", file=plain()),
+                GivenMaterial(item_code=REVIEWED_ITEM, code="M04", commitment=True),
+            ],
+        )
+        app = submit(
+            session,
+            state.vault,
+            state.blobs,
+            actor=portal,
+            request=request,
+            check_upload=state.pdf_checks.check_upload,
+            default_area_code=state.settings.area_code,
+            now=now,
+        ).application
+        task = next(t for t in tasks_of(session, app.id) if t.item_code == REVIEWED_ITEM)
+        return app.id, task.id
+
+    def decided(external_id: str, decision: str, **how: Any) -> str:
+        app_id, task_id = filed(external_id)
+        decide(session, actor=clerk, task_id=task_id, decision=decision, now=now, **how)
+        return app_id
+
+    in_review, pending_task = filed("matrix-in-review")
+    commitment = next(c.id for c in commitments_of(session, in_review))
+    return Applications(
+        in_review=in_review,
+        pending_task=pending_task,
+        commitment=commitment,
+        supplement_required=decided("matrix-supplement", "supplement", reason="请补正", requested=["M03"]),
+        rejected=decided("matrix-rejected", "reject", reason="材料不符（测试）", requested=[]),
     )
 
 
