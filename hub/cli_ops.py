@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hub.cli_support import fail, prepared_state, print_json
 from hub.settings import Settings
 from kernel.errors import DomainError
+
+if TYPE_CHECKING:
+    from certificates.requests import Holder
+    from hub.state import HubState
 
 certificates_app = typer.Typer(help="Certificates (电子证照).", no_args_is_help=True)
 storage_app = typer.Typer(help="Object storage.", no_args_is_help=True)
@@ -22,24 +27,30 @@ seals_app = typer.Typer(help="Department seals (电子印章).", no_args_is_help
 def demo(
     certificates: Annotated[int, typer.Option(help="How many demo certificates to issue.")] = 300,
 ) -> None:
-    """Load the demonstration catalog and certificates, and print where to look."""
+    """Load the demonstration catalog and certificates, and print where to look and the tokens to
+    try it with. Idempotent: a second run adds nothing and prints the same API tokens."""
     from catalog.catalogfile import SECTIONS
-    from catalog.clients import create_client
     from catalog.search import follow_commits
     from catalog.service import DatabaseLookup, demo_bundle, load_bundle
     from certificates.repository import first_of_issuer
     from hub.demo import (
         DEMO_CITIZEN,
+        DEMO_HEALTH,
+        demo_client,
         grant_demo_consents,
         issue_demo_certificates,
         issue_demo_citizen,
     )
+    from hub.progress import phase
     from hub.services import register_organization
     from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
-        with unit_of_work(state.sessions) as session:
+        with (
+            phase("catalog: loading the demo catalog and its departments' seals"),
+            unit_of_work(state.sessions) as session,
+        ):
             if state.search is not None:
                 follow_commits(session, state.search)
             bundle = demo_bundle(DatabaseLookup(session))
@@ -48,27 +59,23 @@ def demo(
             )
         entries = sum(len(getattr(bundle, section)) for section in SECTIONS)
         typer.echo(f"catalog: {entries} entries", err=True)
-        with unit_of_work(state.sessions) as session:
-            issued = issue_demo_certificates(state, session, count=certificates)
-        typer.echo(f"certificates: {issued} issued", err=True)
-        with unit_of_work(state.sessions) as session:
+        with phase("certificates: issuing and sealing") as report, unit_of_work(state.sessions) as session:
+            issue = issue_demo_certificates(state, session, count=certificates, progress=report)
+        typer.echo(f"certificates: {issue.created} issued", err=True)
+        with phase("citizen: her certificates and consents"), unit_of_work(state.sessions) as session:
             citizen_certificates = issue_demo_citizen(state, session)
             grant_demo_consents(state, session, now=state.clock())
         with unit_of_work(state.sessions) as session:
-            orgs = list(bundle.organizations.items())
-            dept = next(code for code, o in orgs if o.kind == "department")
-            portal = next(code for code, o in orgs if o.kind == "portal")
-            tokens = {
-                "admin": create_client(
-                    session, state.token_hash_key, name="demo admin", org_code=None, admin=True
-                ).token,
-                "department": create_client(
-                    session, state.token_hash_key, name="demo department", org_code=dept, admin=False
-                ).token,
-                "portal": create_client(
-                    session, state.token_hash_key, name="demo portal", org_code=portal, admin=False
-                ).token,
+            orgs = dict(bundle.organizations.items())
+            dept = next(code for code, o in orgs.items() if o.kind == "department")
+            portal = next(code for code, o in orgs.items() if o.kind == "portal")
+            departments = [dept] + [DEMO_HEALTH] * (DEMO_HEALTH in orgs and DEMO_HEALTH != dept)
+            clients = {
+                "admin": demo_client(state, session, name="demo admin", org_code=None, admin=True),
+                "portal": demo_client(state, session, name="demo portal", org_code=portal),
             }
+            for code in departments:
+                clients[code] = demo_client(state, session, name=f"demo {orgs[code].name}", org_code=code)
             sample = first_of_issuer(session, dept)
             example = None
             if sample is not None:
@@ -80,12 +87,25 @@ def demo(
                     ),
                     "file": f"{state.settings.public_url}/api/v1/certificates/{sample.id}/file",
                 }
+        jwt = _citizen_tokens(state)
     finally:
         state.close()
+    for c in clients.values():
+        if c.revoked:
+            typer.echo(
+                f"warning: demo client {c.client_id} ({c.name}) was revoked: its token is refused", err=True
+            )
+    tokens = {
+        "admin": clients["admin"].token,
+        "department": clients[dept].token,
+        "portal": clients["portal"].token,
+    }
+    if DEMO_HEALTH in clients:
+        tokens["health"] = clients[DEMO_HEALTH].token
     url = state.settings.public_url
     portal_token = tokens["portal"]
     holder = {"kind": DEMO_CITIZEN.kind, "code": DEMO_CITIZEN.code}
-    citizen = {
+    citizen: dict[str, object] = {
         "name": DEMO_CITIZEN.name,
         "holder_kind": DEMO_CITIZEN.kind,
         "holder_code": DEMO_CITIZEN.code,
@@ -93,6 +113,11 @@ def demo(
         "token": f".venv/bin/hub dev token --kind {DEMO_CITIZEN.kind} --code {DEMO_CITIZEN.code} "
         f"--name {DEMO_CITIZEN.name}",
     }
+    held = [(h, ids) for h, ids in issue.held.items() if ids]
+    persons = [_holder_out(DEMO_CITIZEN, citizen_certificates, jwt)]
+    citizen["jwt"] = persons[0]["jwt"]
+    persons += [_holder_out(h, ids, jwt) for h, ids in held if h.kind == "111"][:DEMO_HOLDERS_SHOWN]
+    companies = [_holder_out(h, ids, jwt) for h, ids in held if h.kind == "001"][:DEMO_HOLDERS_SHOWN]
     lookup = {"holder": holder, "item_code": "WJ-BIRTH-CERTIFICATE", "use_cause": "办理出生医学证明"}
     plan = {
         "holder": holder,
@@ -110,12 +135,46 @@ def demo(
             "search": f"{url}/api/v1/search?q=执照",
             "trust_list": f"{url}/api/v1/trust",
             "tokens": tokens,
+            "clients": [
+                {
+                    "client_id": c.client_id,
+                    "name": c.name,
+                    "org": c.org_code,
+                    "role": c.role,
+                    "token": c.token,
+                }
+                for c in clients.values()
+            ],
             "department": dept,
             "example_certificate": example,
             "citizen": citizen,
+            "persons": persons,
+            "companies": companies,
             "sharing": sharing,
         }
     )
+
+
+# How many of the demo's persons and companies ``hub demo`` prints (besides the demo citizen).
+DEMO_HOLDERS_SHOWN = 5
+
+
+def _citizen_tokens(state: HubState) -> Callable[[str, str, str], str | None]:
+    """Signs citizen JWTs as ``hub dev token`` does; None for each when the dev provider is off."""
+    idp = state.dev_idp
+    return (lambda kind, code, name: None) if idp is None else idp.token
+
+
+def _holder_out(
+    holder: Holder, ids: list[str], jwt: Callable[[str, str, str], str | None]
+) -> dict[str, object]:
+    return {
+        "name": holder.name,
+        "kind": holder.kind,
+        "code": holder.code,
+        "certificates": ids,
+        "jwt": jwt(holder.kind, holder.code, holder.name),
+    }
 
 
 def verify(
