@@ -17,6 +17,7 @@ from kernel.errors import DomainError
 if TYPE_CHECKING:
     from certificates.requests import Holder
     from hub.state import HubState
+    from signing.trust import TrustList
 
 certificates_app = typer.Typer(help="Certificates (电子证照).", no_args_is_help=True)
 storage_app = typer.Typer(help="Object storage.", no_args_is_help=True)
@@ -181,24 +182,66 @@ def verify(
     file: Annotated[Path | None, typer.Argument(help="A certificate PDF.")] = None,
     qr: Annotated[str | None, typer.Option("--qr", help="The text of a certificate's QR code.")] = None,
     trust: Annotated[
-        Path | None, typer.Option("--trust", help="The trust list (GET /api/v1/trust) for --qr.")
+        Path | None, typer.Option("--trust", help="A trust list file: a hub's GET /api/v1/trust.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="A hub whose trust list to fetch (https://hub.example).")
     ] = None,
 ) -> None:
-    """Verify offline, as JSON: a PDF against this hub's PKI and registry, or a QR code against a
-    published trust list alone (no server, no database). Exit status 0 when valid, 1 otherwise."""
+    """Verify offline, as JSON, against a trust list (--trust FILE or --url HUB) — or, run inside a
+    hub's data directory without either, against that hub's PKI and registry. Creates nothing.
+    Exit status 0 when valid, 1 otherwise, 2 when it cannot check (no file, no trust list)."""
+    if trust is not None and url is not None:
+        raise fail("give --trust FILE or --url URL, not both", 2)
     if qr is not None:
-        _verify_qr_offline(qr, trust)
+        _verify_qr_offline(qr, _trust_list(trust, url, required="--qr"))
         return
     if file is None:
         raise fail("give FILE.pdf, or --qr TEXT --trust trust.json", 2)
-    from certificates.verification import verify_pdf
-    from hub.routers.verify import verification_out
-    from kernel.db import unit_of_work
-
     if not file.is_file():
         raise fail(f"{file}: no such file", 2)
     data = file.read_bytes()
-    state = prepared_state()
+    if trust is None and url is None:
+        settings = Settings()
+        if not _inside_a_hub(settings):
+            raise fail(
+                "no trust list: give --trust trust.json (a hub's GET /api/v1/trust) or --url https://hub…, "
+                f"or run inside a hub's data directory (none at {settings.data_dir})",
+                2,
+            )
+        _verify_with_this_hub(data)
+        return
+    from hub.offline_verify import verify_offline
+
+    out = verify_offline(data, _trust_list(trust, url, required="FILE"), datetime.now(UTC).date())
+    print_json(out)
+    raise typer.Exit(0 if out["result"] == "valid" else 1)
+
+
+def _inside_a_hub(settings: Settings) -> bool:
+    """Whether the settings point at a hub that exists: its PKI, its master key and (embedded) its
+    database are there. ``hub verify`` then uses them; it never creates them."""
+    if not (settings.pki_directory / "issuing.crt.pem").is_file():
+        return False
+    if settings.master_key is None and not (settings.data_dir / "master.key").is_file():
+        return False
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        return bool(database) and Path(str(database)).is_file()
+    return True
+
+
+def _verify_with_this_hub(data: bytes) -> None:
+    """Against the hub the settings point at (its PKI, its registry), without migrating anything."""
+    from certificates.verification import verify_pdf
+    from hub.routers.verify import verification_out
+    from hub.state import build_state
+    from kernel.db import unit_of_work
+
+    state = build_state(Settings())
     try:
         with unit_of_work(state.sessions) as session:
             out = verification_out(
@@ -216,16 +259,26 @@ def verify(
     raise typer.Exit(0 if out.result == "valid" else 1)
 
 
-def _verify_qr_offline(text: str, trust_path: Path | None) -> None:
-    from signing.qr.verify import decode_and_verify
+def _trust_list(trust: Path | None, url: str | None, *, required: str) -> TrustList:
+    """The trust list from ``--trust FILE`` or ``--url HUB``; exit 2 saying why when there is none."""
+    from hub.offline_verify import TrustSourceError, fetch_trust_list
     from signing.trust import TrustList, TrustListError
 
-    if trust_path is None or not trust_path.is_file():
-        raise fail("--qr needs --trust FILE (the hub's GET /api/v1/trust document)", 2)
     try:
-        trust = TrustList.from_json(trust_path.read_bytes())
-    except TrustListError as e:
+        if url is not None:
+            return fetch_trust_list(url)
+        if trust is None:
+            raise fail(f"{required} needs --trust FILE (a hub's GET /api/v1/trust) or --url https://hub…", 2)
+        if not trust.is_file():
+            raise fail(f"{trust}: no such file", 2)
+        return TrustList.from_json(trust.read_bytes())
+    except (TrustListError, TrustSourceError) as e:
         raise fail(f"{e}", 2) from None
+
+
+def _verify_qr_offline(text: str, trust: TrustList) -> None:
+    from signing.qr.verify import decode_and_verify
+
     checked = decode_and_verify(text, trust, datetime.now(UTC))
     claims = checked.claims
     print_json(
