@@ -307,12 +307,16 @@ def _verify_qr_offline(text: str, trust: TrustList) -> None:
 def certificates_expire() -> None:
     """Record status 05 for every certificate whose validity has ended."""
     from certificates.status import expire_due
+    from hub.progress import phase
     from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
-        with unit_of_work(state.sessions) as session:
-            n = expire_due(session, today=state.today())
+        with (
+            phase("certificates: expiring those past their validity") as report,
+            unit_of_work(state.sessions) as session,
+        ):
+            n = expire_due(session, today=state.today(), progress=report)
     finally:
         state.close()
     print_json({"expired": n})
@@ -347,12 +351,16 @@ def storage_gc(
     ] = None,
 ) -> None:
     """Remove blobs that no certificate points to and that are older than the grace period."""
+    from hub.progress import phase
     from hub.services import collect_garbage
 
     state = prepared_state()
     try:
         seconds = grace if grace is not None else state.settings.storage.gc_grace_seconds
-        removed = collect_garbage(state, cutoff=datetime.now(UTC) - timedelta(seconds=seconds))
+        with phase("storage: looking for files nothing points to") as report:
+            removed = collect_garbage(
+                state, cutoff=datetime.now(UTC) - timedelta(seconds=seconds), progress=report
+            )
     except DomainError as e:
         raise fail(f"{e.detail}", 1) from None
     finally:
@@ -364,10 +372,12 @@ def storage_gc(
 def storage_encrypt() -> None:
     """Seal every stored file that is still in clear (stored before encryption at rest); idempotent."""
     from certificates.maintenance import seal_stored_files
+    from hub.progress import phase
 
     state = prepared_state()
     try:
-        n = seal_stored_files(state.blobs)
+        with phase("storage: sealing files stored in clear") as report:
+            n = seal_stored_files(state.blobs, progress=report)
     except DomainError as e:
         raise fail(f"{e.detail}", 1) from None
     finally:
@@ -378,11 +388,13 @@ def storage_encrypt() -> None:
 @signatures_app.command("upgrade")
 def signatures_upgrade() -> None:
     """Raise stored files below the configured PAdES level (e.g. sealed while the TSA was down)."""
+    from hub.progress import phase
     from hub.services import upgrade_signatures
 
     state = prepared_state()
     try:
-        done, failed = upgrade_signatures(state)
+        with phase(f"signatures: raising stored files to {state.settings.signing.level}") as report:
+            done, failed = upgrade_signatures(state, progress=report)
     finally:
         state.close()
     print_json({"upgraded": done, "failed": failed, "level": state.settings.signing.level})

@@ -7,8 +7,9 @@ when a phase starts, since a bar redrawn into a file is noise but a silent minut
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -20,6 +21,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+T = TypeVar("T")
 
 Report = Callable[[int, int | None], None]
 """Called with how many units of the phase are done and how many there are (None: not known)."""
@@ -55,3 +58,12 @@ def phase(description: str) -> Iterator[Report]:
         yield report
         finished = bar.tasks[0].total
         bar.update(task, total=finished or 1, completed=finished or 1)
+
+
+def reporting(items: Sequence[T], report: Report) -> Iterator[T]:
+    """``items``, telling ``report`` how many were taken as a consumer goes through them."""
+    total = len(items)
+    for done, item in enumerate(items):
+        report(done, total)
+        yield item
+    report(total, total)
