@@ -52,6 +52,49 @@ def create_client(
 ) -> IssuedToken:
     """Register a client and return its token; the token is never stored, only its keyed hash.
     An entry of the audit log, by ``actor`` (the operator at the command line)."""
+    client_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    _register(session, hash_key, client_id, secret, name=name, org_code=org_code, admin=admin, actor=actor)
+    return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}")
+
+
+def ensure_client(
+    session: Session,
+    hash_key: bytes,
+    *,
+    client_id: str,
+    secret: str,
+    name: str,
+    org_code: str | None,
+    admin: bool,
+    actor: str = "operator",
+) -> tuple[IssuedToken, ApiClient]:
+    """The client ``client_id`` with this ``secret``, registered the first time and found after —
+    for tokens derived rather than drawn (``hub demo``'s), so a rerun prints the same token and
+    adds no row. A client of that id with another secret is refused rather than overwritten."""
+    if not client_id or "_" in client_id or not client_id.isascii():
+        raise ValidationFailed("a client id is ASCII without '_'", field="client_id")
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        client = _register(
+            session, hash_key, client_id, secret, name=name, org_code=org_code, admin=admin, actor=actor
+        )
+    elif not hmac.compare_digest(client.token_hash, _hash(secret, hash_key)):
+        raise ValidationFailed(f"API client {client_id} exists with another token", field="client_id")
+    return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}"), client
+
+
+def _register(
+    session: Session,
+    hash_key: bytes,
+    client_id: str,
+    secret: str,
+    *,
+    name: str,
+    org_code: str | None,
+    admin: bool,
+    actor: str,
+) -> ApiClient:
     org = session.get(Organization, org_code) if org_code is not None else None
     if org_code is not None and org is None:
         raise OrganizationNotFound(f"organization {org_code} is not registered")
@@ -61,14 +104,13 @@ def create_client(
         raise ValidationFailed("a client needs --org or --admin", field="org")
     else:
         role = ROLE_BY_ORG_KIND[org.kind]
-    client_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
     token_hash = _hash(secret, hash_key)
-    session.add(ApiClient(id=client_id, name=name, role=role.value, org_code=org_code, token_hash=token_hash))
+    client = ApiClient(id=client_id, name=name, role=role.value, org_code=org_code, token_hash=token_hash)
+    session.add(client)
     session.flush()
     details = {"client_id": client_id, "name": name, "role": role.value}
     audit_record(session, Event(action="client.create", actor=actor, org_code=org_code, details=details))
-    return IssuedToken(client_id, f"{TOKEN_PREFIX}{client_id}_{secret}")
+    return client
 
 
 def authenticate_client(session: Session, hash_key: bytes, token: str) -> ApiClient:

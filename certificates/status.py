@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
@@ -46,7 +47,13 @@ def change_status(
     return cert
 
 
-def expire_due(session: Session, *, today: date, actor: str = SYSTEM) -> int:
+def expire_due(
+    session: Session,
+    *,
+    today: date,
+    actor: str = SYSTEM,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> int:
     """Record status 05 for every certificate whose validity has ended (``hub certificates expire``)."""
     due = session.scalars(
         select(Certificate)
@@ -56,9 +63,13 @@ def expire_due(session: Session, *, today: date, actor: str = SYSTEM) -> int:
         )
         .with_for_update()
     ).all()
-    for cert in due:
+    for n, cert in enumerate(due):
+        if progress is not None:
+            progress(n, len(due))
         _expire(session, cert, actor)
     session.flush()
+    if progress is not None:
+        progress(len(due), len(due))
     return len(due)
 
 

@@ -198,3 +198,31 @@ def verify_qr(
         problems.append("the QR code does not match the certificate in the registry")
     problems.extend(p for p in registry_problems(cert, today) if p not in problems)
     return Verification("invalid" if problems else "valid", info, None, tuple(problems))
+
+
+def offline_verdict(report: SignatureReport, seals_in_force: set[int]) -> tuple[Result, tuple[str, ...]]:
+    """The answer for a PDF checked against a published trust list alone, without the registry:
+    ``seals_in_force`` are the serial numbers of the seal certificates the list publishes (those
+    not revoked when it was fetched). ``valid`` means sealed, intact, chaining to the list's roots
+    by a seal in force; whether the certificate itself is still in force only the hub can say."""
+    problems = list(report.problems)
+    if not report.signed:
+        return "invalid", tuple(problems or ["the document carries no seal"])
+    result: Result
+    if report.indication is Indication.TOTAL_FAILED or not report.intact:
+        result = "invalid"
+    elif report.indication is Indication.INDETERMINATE:
+        result = "indeterminate"
+    else:
+        result = "valid"
+    if report.coverage is Coverage.MODIFIED or report.modified_after_signing:
+        result = "invalid"
+        if not any("after" in p for p in problems):
+            problems.append("the document was changed after it was sealed")
+    if report.signer_serial is not None and report.signer_serial not in seals_in_force:
+        result = "invalid" if result == "invalid" else "indeterminate"
+        problems.append(
+            "the seal is not among the trust list's seals in force "
+            "(revoked since, or the list is older than the seal)"
+        )
+    return result, tuple(problems)

@@ -56,16 +56,20 @@ def search_reindex() -> None:
     """Rebuild the search index from the catalog in the database."""
     from catalog.search import EmbeddedSearchIndex
     from catalog.service import all_search_documents
+    from hub.progress import phase, reporting
     from kernel.db import unit_of_work
 
     state = prepared_state()
     try:
         with unit_of_work(state.sessions) as session:
-            docs = all_search_documents(session)
+            with phase("search: reading the catalog"):
+                docs = all_search_documents(session)
             # The embedded index is always kept (it is the database's own copy); an external one too.
-            EmbeddedSearchIndex(session).rebuild(docs)
+            with phase("search: indexing in the database") as report:
+                EmbeddedSearchIndex(session).rebuild(reporting(docs, report))
         if state.search is not None:
-            state.search.rebuild(docs)
+            with phase("search: indexing in Elasticsearch") as report:
+                state.search.rebuild(reporting(docs, report))
     except DomainError as e:
         raise fail(e.detail, code=1) from None
     finally:

@@ -3,7 +3,11 @@ and clients to try the API with. Everything is marked as demonstration data (示
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
+from catalog.clients import ensure_client
 from catalog.queries import demo_issuable_types
 from certificates.issuance import issue_certificate
 from certificates.ports import CertificateServices, Issued
@@ -102,18 +107,33 @@ def _value(f: dict[str, Any], holder: Holder, rng: random.Random, issued: date) 
     return f"{f.get('label', name)}（演示）"
 
 
+@dataclass
+class DemoIssue:
+    """What ``issue_demo_certificates`` did: how many it created, and who holds which (all of them,
+    created now or by an earlier run), persons and companies in the order they were made."""
+
+    created: int = 0
+    held: dict[Holder, list[str]] = field(default_factory=dict)
+
+
 def issue_demo_certificates(
-    state: HubState, session: Session, *, count: int = 300, seed: int = 20261125
-) -> int:
-    """Issue ``count`` demo certificates spread over every demo type; idempotent (external ids are fixed)."""
+    state: HubState,
+    session: Session,
+    *,
+    count: int = 300,
+    seed: int = 20261125,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> DemoIssue:
+    """Issue ``count`` demo certificates spread over every demo type; idempotent (external ids are
+    fixed). ``progress`` is told ``(done, count)`` after each one."""
     rng = random.Random(seed)  # noqa: S311 (reproducible demo data, not secrets)
     holders = DemoHolders(rng)
     holders.make(60, 40)
+    outcome = DemoIssue(held={h: [] for h in (*holders.persons, *holders.companies)})
     types = demo_issuable_types(session)
     if not types:
-        return 0
+        return outcome
     services = state.certificate_services(session)
-    issued = 0
     for i in range(count):
         ctype, issuer = types[i % len(types)]
         pool = holders.persons if ctype.holder_kind == "111" else holders.companies
@@ -133,8 +153,12 @@ def issue_demo_certificates(
             data=data,
         )
         result = _issue_once(session, services, issuer, request)
-        issued += int(result is not None and result.created)
-    return issued
+        if result is not None:
+            outcome.created += int(result.created)
+            outcome.held[holder].append(result.certificate.id)
+        if progress is not None:
+            progress(i + 1, count)
+    return outcome
 
 
 def _issue_once(
@@ -221,3 +245,45 @@ def grant_demo_consents(state: HubState, session: Session, *, now: datetime) -> 
         )
         made += 1
     return made
+
+
+# 示范市卫生健康委员会（演示）: decides the 出生医学证明 task of 新生儿出生一件事 (the README's application).
+DEMO_HEALTH = "11310000DEM0000131"
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    client_id: str
+    name: str
+    org_code: str | None
+    role: str
+    token: str
+    revoked: bool
+
+
+def demo_client(
+    state: HubState, session: Session, *, name: str, org_code: str | None, admin: bool = False
+) -> DemoClient:
+    """The demo's API client for ``org_code`` (or its admin), made the first time and the same after.
+
+    Only a keyed hash of a token is stored, so a rerun cannot show a token it drew at random; the
+    demo's tokens are derived instead — HMAC-SHA256 under the master key of what the client is for
+    — so every run finds the same client and prints the same token, and no other hub (another
+    master key) shares them. A client the operator revoked stays revoked (``revoked`` says so)."""
+    label = f"hub/demo-client/{'admin' if admin else org_code}".encode()
+    digest = hmac.new(state.master_key, label, hashlib.sha256).digest()
+    client_id = "demo" + digest[:6].hex()
+    secret = base64.urlsafe_b64encode(digest[8:]).rstrip(b"=").decode()
+    issued, client = ensure_client(
+        session,
+        state.token_hash_key,
+        client_id=client_id,
+        secret=secret,
+        name=name,
+        org_code=org_code,
+        admin=admin,
+        actor="demo",
+    )
+    return DemoClient(
+        issued.client_id, client.name, org_code, client.role, issued.token, client.revoked_at is not None
+    )

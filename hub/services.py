@@ -44,23 +44,29 @@ def register_organization(
     return org
 
 
-def collect_garbage(state: HubState, *, cutoff: datetime) -> int:
+def collect_garbage(
+    state: HubState, *, cutoff: datetime, progress: maintenance.Progress = maintenance.quiet
+) -> int:
     """Delete blobs older than ``cutoff`` that no certificate row points to."""
     return maintenance.collect_garbage(
         partial(unit_of_work, state.sessions),
         state.blobs,
         cutoff=cutoff,
         also_referenced=[applications.repository.file_referenced],
+        progress=progress,
     )
 
 
-def upgrade_signatures(state: HubState) -> tuple[int, int]:
+def upgrade_signatures(
+    state: HubState, *, progress: maintenance.Progress = maintenance.quiet
+) -> tuple[int, int]:
     """Raise files sealed below the configured level (e.g. while the timestamp authority was down)."""
     return maintenance.upgrade_signatures(
         partial(unit_of_work, state.sessions),
         state.blobs,
         state.signing.sealing_for,
         target=state.settings.signing.level,
+        progress=progress,
     )
 
 

@@ -34,7 +34,7 @@ def test_demo_loads_catalog_and_sealed_certificates_and_is_idempotent(demo_env: 
     first = runner.invoke(cli, ["demo", "--certificates", "12"])
     assert first.exit_code == 0, first.output
     out = json.loads(first.stdout[first.stdout.index("{") :])
-    assert set(out["tokens"]) == {"admin", "department", "portal"}
+    assert set(out["tokens"]) == {"admin", "department", "portal", "health"}
 
     again = runner.invoke(cli, ["demo", "--certificates", "12"])
     assert again.exit_code == 0, again.output
