@@ -33,14 +33,14 @@ FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 class ProblemFieldError(BaseModel):
-    field: str | None
-    message: str
+    field: str | None = Field(description="the field at fault, as a path: holder.code, items[2].data")
+    message: str = Field(description="what is wrong with it, for people")
 
 
 class PreReviewProblem(BaseModel):
     item_code: str | None = Field(description="the service item at fault (None: the application as a whole)")
     code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
-    detail: str
+    detail: str = Field(description="what the pre-review found, for people")
     material: str | None = Field(default=None, description="the material at fault, by its code in the item")
     field: str | None = Field(default=None, description="the form field at fault")
 
@@ -51,14 +51,18 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow", title="Problem")
 
     type: str = Field(description="https://hub.example/problems/<code>")
-    title: str
-    status: int
-    detail: str
+    title: str = Field(description="the HTTP status's reason phrase: Not Found, Unprocessable Content …")
+    status: int = Field(description="the HTTP status code of the answer, repeated")
+    detail: str = Field(description="what went wrong in this request, for people")
     code: str = Field(description="machine-readable, snake_case: certificate_not_found, consent_required …")
     field: str | None = Field(default=None, description="the request field at fault, when there is one")
     errors: list[ProblemFieldError] | None = Field(default=None, description="422: every field at fault")
     problems: list[PreReviewProblem] | None = Field(
         default=None, description="422 pre_review_failed: every problem the pre-review found (智能预审)"
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="the id of the request (also in the X-Request-ID header): quote it when asking",
     )
 
 

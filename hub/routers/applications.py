@@ -165,7 +165,7 @@ class PreReviewOut(BaseModel):
     items: list[ItemReviewOut]
 
 
-@router.post("/applications/pre-review", response_model=PreReviewOut, responses=problems(403))
+@router.post("/applications/pre-review", response_model=PreReviewOut, responses=problems(403, 503))
 def pre_review_application(body: ApplicationIn, caller: CallerDep, state: StateDep) -> PreReviewOut:
     """智能预审: what intake would say, creating nothing (the use of the holder's data is recorded)."""
     with unit_of_work(state.sessions) as session:
@@ -366,7 +366,7 @@ def _view(state: HubState, caller: Actor, application_id: str) -> ApplicationOut
             "description": "a repeat of an earlier submission: the same application",
             "model": ApplicationOut,
         },
-        **problems(403, 409),
+        **problems(403, 409, 503),
     },
 )
 def submit_application(
@@ -393,7 +393,7 @@ def submit_application(
     return _view(state, caller, app_id)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut, responses=problems(404))
+@router.get("/applications/{application_id}", response_model=ApplicationOut, responses=problems(404, 503))
 def read_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """For the submitting portal, the holder, departments with a task in it (their part), admins."""
     return _view(state, caller, application_id)
@@ -406,7 +406,7 @@ class SupplementIn(Strict):
 @router.post(
     "/applications/{application_id}/supplements",
     response_model=ApplicationOut,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 503),
 )
 def supply_materials(
     application_id: str, body: SupplementIn, caller: CallerDep, state: StateDep
@@ -427,7 +427,7 @@ def supply_materials(
 
 
 @router.delete(
-    "/applications/{application_id}", response_model=ApplicationOut, responses=problems(403, 404, 409)
+    "/applications/{application_id}", response_model=ApplicationOut, responses=problems(403, 404, 409, 503)
 )
 def withdraw_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """The submitting portal or the holder withdraws an application not yet decided."""
@@ -445,7 +445,7 @@ class RatingIn(Strict):
     "/applications/{application_id}/rating",
     status_code=201,
     response_model=RatingOut,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 503),
 )
 def rate_application(application_id: str, body: RatingIn, caller: CallerDep, state: StateDep) -> RatingOut:
     """好差评: the holder rates a decided application, once."""
@@ -528,7 +528,7 @@ class DecisionOut(TaskOut):
     application_status: str
 
 
-@router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409))
+@router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409, 503))
 def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
     """Approve, reject (with a reason) or ask for a supplement; only the task's department; once.
     An application this approves has its certificates issued after the decision is committed."""
@@ -577,7 +577,9 @@ class FulfilIn(Strict):
 
 
 @router.post(
-    "/commitments/{commitment_id}/fulfil", response_model=CommitmentOut, responses=problems(403, 404, 409)
+    "/commitments/{commitment_id}/fulfil",
+    response_model=CommitmentOut,
+    responses=problems(403, 404, 409, 503),
 )
 def fulfil_commitment(
     commitment_id: str, body: FulfilIn, caller: CallerDep, state: StateDep
@@ -603,7 +605,9 @@ class BreachIn(Strict):
 
 
 @router.post(
-    "/commitments/{commitment_id}/breach", response_model=CommitmentOut, responses=problems(403, 404, 409)
+    "/commitments/{commitment_id}/breach",
+    response_model=CommitmentOut,
+    responses=problems(403, 404, 409, 503),
 )
 def breach_commitment(
     commitment_id: str, body: BreachIn, caller: CallerDep, state: StateDep

@@ -183,7 +183,7 @@ def _readable(state: HubState, session: Session, certificate_id: str, caller: Ac
             "description": "a repeat of an earlier issuance: the same certificate",
             "model": CertificateOut,
         },
-        **problems(409),
+        **problems(409, 503),  # 503: the database, the blob store or the PDF workers
     },
 )
 def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Response) -> CertificateOut:
@@ -228,7 +228,7 @@ class BatchOut(BaseModel):
     results: list[BatchResult]
 
 
-@router.post("/certificates/batch", response_model=BatchOut)
+@router.post("/certificates/batch", response_model=BatchOut, responses=problems(503))
 def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> BatchOut:
     """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
     committed with its chunk of 50 (resending the batch is safe: issuance is idempotent)."""

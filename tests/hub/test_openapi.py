@@ -5,6 +5,7 @@ Schemathesis run; these tests hold the document's shape."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -59,3 +60,62 @@ def test_rate_limited_operations_declare_429(document: dict[str, Any]) -> None:
         ("/pki/tsa", "post"),
     ]:
         assert "429" in paths[path][method]["responses"], path
+
+
+def _components(document: dict[str, Any]) -> dict[str, Any]:
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    return schemas
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    return _components(document)[ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+def test_every_tag_is_described(document: dict[str, Any]) -> None:
+    described = {tag["name"]: tag.get("description") for tag in document.get("tags", ())}
+    used = {tag for _, _, op in _operations(document) for tag in op.get("tags", ())}
+    assert used and used <= set(described), used - set(described)
+    assert all(described[tag] for tag in used), described
+
+
+def test_the_problem_names_its_request(document: dict[str, Any]) -> None:
+    """Every problem body carries the request's id (also in X-Request-ID), for a support ticket."""
+    member = _components(document)["Problem"]["properties"]["request_id"]
+    assert member["anyOf"][0]["type"] == "string" or member.get("type") == "string", member
+    assert "request_id" not in _components(document)["Problem"]["required"]
+
+
+def test_fastapi_validation_error_is_never_referenced(document: dict[str, Any]) -> None:
+    text = json.dumps(document)
+    assert "HTTPValidationError" not in text
+    assert "#/components/schemas/ValidationError" not in text
+
+
+def test_requests_and_parameters_declare_422(document: dict[str, Any]) -> None:
+    for method, path, op in _operations(document):
+        if op.get("parameters") or ("requestBody" in op and "/pki/" not in path):
+            assert "422" in op["responses"], (method, path)
+
+
+# Operations that reach the database or the blob store through their own units of work (not the
+# request's session, whose dependency declares 503) or read PDFs in the worker processes.
+OUTAGES = [
+    ("/api/v1/certificates", "post"),
+    ("/api/v1/certificates/batch", "post"),
+    ("/api/v1/applications/pre-review", "post"),
+    ("/api/v1/applications", "post"),
+    ("/api/v1/applications/{application_id}", "get"),
+    ("/api/v1/applications/{application_id}", "delete"),
+    ("/api/v1/applications/{application_id}/supplements", "post"),
+    ("/api/v1/applications/{application_id}/rating", "post"),
+    ("/api/v1/tasks/{task_id}/decision", "post"),
+    ("/api/v1/commitments/{commitment_id}/fulfil", "post"),
+    ("/api/v1/commitments/{commitment_id}/breach", "post"),
+    ("/api/v1/verify", "post"),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), OUTAGES)
+def test_operations_reaching_a_backend_declare_503(document: dict[str, Any], path: str, method: str) -> None:
+    assert "503" in document["paths"][path][method]["responses"]
