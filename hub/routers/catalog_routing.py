@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from catalog import service
@@ -90,16 +90,16 @@ PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
 class Stored(BaseModel):
     """What the catalog adds to a body it stores: the code and when it was created and last changed."""
 
-    code: str
-    created_at: datetime
-    updated_at: datetime
+    code: str = Field(description="the entry's code, as in its URL")
+    created_at: datetime = Field(description="when it was first stored")
+    updated_at: datetime = Field(description="when it was last replaced")
 
 
 class EntryPage(BaseModel, Generic[Out]):
     """A page of entries by code, and how many there are in all."""
 
-    total: int
-    items: list[Out]
+    total: int = Field(description="entries in all")
+    items: list[Out] = Field(description="this page of them, by code")
 
 
 def _out(model: type[Out], entry: service.Entry[Any]) -> Out:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.fieldtypes import Name, OrganizationKind
 from catalog.organizations import get_organization
@@ -21,10 +21,10 @@ router = catalog_router()
 class OrganizationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    code: str
-    name: str
-    kind: OrganizationKind
-    demo: bool
+    code: str = Field(description="统一社会信用代码 (USCC)")
+    name: str = Field(description="the organization's name")
+    kind: OrganizationKind = Field(description="department (部门), portal (服务渠道) or operator (运营方)")
+    demo: bool = Field(description="demonstration data, never a real body")
 
 
 class OrganizationPut(BaseModel):
@@ -32,9 +32,9 @@ class OrganizationPut(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
-    kind: OrganizationKind
-    demo: bool = False
+    name: Name = Field(description="the organization's name")
+    kind: OrganizationKind = Field(description="department (部门), portal (服务渠道) or operator (运营方)")
+    demo: bool = Field(default=False, description="demonstration data, never a real body")
 
 
 @router.get("/organizations/{code}", response_model=OrganizationOut, responses=problems(404))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from catalog.search import EmbeddedSearchIndex, Kind, SearchIndex
 from hub.deps import ReadSessionDep, StateDep
@@ -15,14 +15,14 @@ router = catalog_router()
 
 
 class SearchHitOut(BaseModel):
-    kind: Kind
-    code: str
-    name: str
+    kind: Kind = Field(description="what was found: certificate-type, data-resource, item or one-thing")
+    code: str = Field(description="its code")
+    name: str = Field(description="its name")
 
 
 class SearchOut(BaseModel):
-    total: int
-    hits: list[SearchHitOut]
+    total: int = Field(description="hits in all")
+    hits: list[SearchHitOut] = Field(description="the best hits first")
 
 
 def search_index(state: StateDep, session: ReadSessionDep) -> SearchIndex:

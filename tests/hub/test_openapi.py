@@ -72,6 +72,20 @@ def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
     return _components(document)[ref.rsplit("/", 1)[-1]] if ref else schema
 
 
+def test_every_field_is_described(document: dict[str, Any]) -> None:
+    """Every member of every schema — request bodies, answers, problems — says what it is."""
+    bare = [
+        f"{name}.{field}"
+        for name, schema in _components(document).items()
+        for field, member in schema.get("properties", {}).items()
+        if not member.get("description")
+    ]
+    assert bare == [], f"{len(bare)} fields without a description"
+
+
+
+
+
 def test_every_tag_is_described(document: dict[str, Any]) -> None:
     described = {tag["name"]: tag.get("description") for tag in document.get("tags", ())}
     used = {tag for _, _, op in _operations(document) for tag in op.get("tags", ())}
