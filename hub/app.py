@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from hub import errors
 from hub.checkpointing import checkpoint_periodically
+from hub.examples import EXAMPLES
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
-from hub.openapi import document_problems
+from hub.openapi import document_examples, document_problems
 from hub.ratelimit import RateLimits
 from hub.routers import (
     applications,
@@ -151,6 +152,7 @@ def create_app(
     ):
         app.include_router(router)
     document_problems(app)
+    document_examples(app, EXAMPLES)
 
     limits = (state.settings if state else settings or Settings()).limits
     routes = limits.pdf_routes() + limits.small_routes()

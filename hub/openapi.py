@@ -15,7 +15,7 @@ under ``application/problem+json``: what ``hub.errors`` really sends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -125,3 +125,26 @@ def _answered(dependant: Dependant) -> Iterator[int]:
     yield from getattr(dependant.call, "__problems__", ())
     for sub in dependant.dependencies:
         yield from _answered(sub)
+
+
+def document_examples(app: FastAPI, examples: Mapping[type[BaseModel], list[dict[str, Any]]]) -> None:
+    """Show ``examples`` (by body model) on every JSON request body of that model in ``app.openapi()``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or route.body_field is None or not route.include_in_schema:
+                continue
+            shown = examples.get(route.body_field.field_info.annotation)  # type: ignore[arg-type]
+            for method in context.methods or ():
+                operation = document["paths"][context.path_format][method.lower()]
+                media = operation["requestBody"]["content"].get("application/json")
+                if shown and media is not None and "examples" not in media:
+                    media["examples"] = {
+                        f"example{i}" if i else "example": {"value": value} for i, value in enumerate(shown)
+                    }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

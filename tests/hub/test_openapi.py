@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -83,7 +85,39 @@ def test_every_field_is_described(document: dict[str, Any]) -> None:
     assert bare == [], f"{len(bare)} fields without a description"
 
 
+def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
+    """JSON bodies show one (in the operation or in its schema); raw files (a PDF, DER) have none."""
+    bare = []
+    for method, path, op in _operations(document):
+        for media_type, content in op.get("requestBody", {}).get("content", {}).items():
+            schema = _resolve(document, content.get("schema", {}))
+            if schema.get("format") == "binary" or media_type == "multipart/form-data":
+                continue
+            if not ({"example", "examples"} & (set(content) | set(schema))):
+                bare.append(f"{method.upper()} {path} {media_type}")
+    assert bare == [], "request bodies without an example"
 
+
+def test_request_body_examples_are_accepted(client: TestClient) -> None:
+    """An example is a body the route's own model accepts: it can be pasted as it is."""
+    document = client.get("/openapi.json").json()
+    checked = 0
+    for context in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        route = context.original_route
+        if not isinstance(route, APIRoute) or route.body_field is None:
+            continue
+        adapter: TypeAdapter[Any] = TypeAdapter(route.body_field.field_info.annotation)
+        for method in context.methods or ():
+            content = document["paths"][context.path_format][method.lower()]["requestBody"]["content"]
+            media = content.get("application/json")
+            if media is None:
+                continue
+            schema = _resolve(document, media["schema"])
+            examples = [e["value"] for e in media.get("examples", {}).values()] + schema.get("examples", [])
+            for example in examples:
+                adapter.validate_python(example)
+                checked += 1
+    assert checked > 0
 
 
 def test_every_tag_is_described(document: dict[str, Any]) -> None:
