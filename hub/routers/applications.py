@@ -21,12 +21,14 @@ from applications.models import Commitment, Task
 from applications.ratings import rate, summarize
 from applications.requests import ApplicationRequest, GivenMaterial
 from applications.review import pre_review
+from applications.status import COMMITMENT_STATUSES, OVERDUE, TASK_STATUSES
 from applications.views import ApplicationView, is_overdue, list_tasks, my_applications, view_application
 from certificates.requests import Holder
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.certificates import _decode_file
+from hub.routers.params import ApplicationId, CommitmentId, Offset, PageSize, TaskId
 from hub.services import try_to_complete
 from hub.state import HubState
 from kernel.actor import Actor
@@ -424,7 +426,7 @@ def submit_application(
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationOut, responses=problems(404, 503))
-def read_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
+def read_application(application_id: ApplicationId, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """For the submitting portal, the holder, departments with a task in it (their part), admins."""
     return _view(state, caller, application_id)
 
@@ -441,7 +443,7 @@ class SupplementIn(Strict):
     responses=problems(403, 404, 409, 503),
 )
 def supply_materials(
-    application_id: str, body: SupplementIn, caller: CallerDep, state: StateDep
+    application_id: ApplicationId, body: SupplementIn, caller: CallerDep, state: StateDep
 ) -> ApplicationOut:
     """The submitting portal supplies what a department asked for (补正); the task is pending again."""
     with unit_of_work(state.sessions) as session:
@@ -461,7 +463,7 @@ def supply_materials(
 @router.delete(
     "/applications/{application_id}", response_model=ApplicationOut, responses=problems(403, 404, 409, 503)
 )
-def withdraw_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
+def withdraw_application(application_id: ApplicationId, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """The submitting portal or the holder withdraws an application not yet decided."""
     with unit_of_work(state.sessions) as session:
         withdraw(session, state.vault, actor=caller, application_id=application_id, now=state.clock())
@@ -481,7 +483,9 @@ class RatingIn(Strict):
     response_model=RatingOut,
     responses=problems(403, 404, 409, 503),
 )
-def rate_application(application_id: str, body: RatingIn, caller: CallerDep, state: StateDep) -> RatingOut:
+def rate_application(
+    application_id: ApplicationId, body: RatingIn, caller: CallerDep, state: StateDep
+) -> RatingOut:
     """好差评: the holder rates a decided application, once."""
     with unit_of_work(state.sessions) as session:
         rating = rate(
@@ -506,8 +510,12 @@ class RatingsOut(BaseModel):
 def ratings(
     caller: CallerDep,
     session: ReadSessionDep,
-    item_code: Annotated[str | None, Query(max_length=64)] = None,
-    org: Annotated[str | None, Query(max_length=18)] = None,
+    item_code: Annotated[
+        str | None, Query(max_length=64, description="only this service item (事项), by its code")
+    ] = None,
+    org: Annotated[
+        str | None, Query(max_length=18, description="only the items of this department (USCC)")
+    ] = None,
 ) -> RatingsOut:
     """Ratings per item and department: admins see all, a department its own items."""
     summary = summarize(session, actor=caller, item_code=item_code, org=org)
@@ -529,10 +537,15 @@ def tasks(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    overdue: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    status: Annotated[
+        str | None,
+        Query(max_length=24, description="only tasks in this status: " + ", ".join(TASK_STATUSES)),
+    ] = None,
+    overdue: Annotated[
+        bool, Query(description="only undecided tasks (pending, supplement_required) past their due date")
+    ] = False,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> TasksOut:
     """The department's own tasks, the soonest due first (``overdue``: undecided past the due date)."""
     now = state.clock()
@@ -567,7 +580,7 @@ class DecisionOut(TaskOut):
 
 
 @router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409, 503))
-def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
+def decide_task(task_id: TaskId, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
     """Approve, reject (with a reason) or ask for a supplement; only the task's department; once.
     An application this approves has its certificates issued after the decision is committed."""
     now = state.clock()
@@ -599,9 +612,17 @@ def commitments(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="only commitments in this status: "
+            + ", ".join((*COMMITMENT_STATUSES, OVERDUE))
+            + " (open, past its due date)",
+        ),
+    ] = None,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> CommitmentsOut:
     """The department's commitments: ``open``, ``overdue`` (open, past due), ``fulfilled``, ``breached``."""
     now = state.clock()
@@ -622,7 +643,7 @@ class FulfilIn(Strict):
     responses=problems(403, 404, 409, 503),
 )
 def fulfil_commitment(
-    commitment_id: str, body: FulfilIn, caller: CallerDep, state: StateDep
+    commitment_id: CommitmentId, body: FulfilIn, caller: CallerDep, state: StateDep
 ) -> CommitmentOut:
     """The committed material has come: a certificate of the holder, or a PDF."""
     now = state.clock()
@@ -650,7 +671,7 @@ class BreachIn(Strict):
     responses=problems(403, 404, 409, 503),
 )
 def breach_commitment(
-    commitment_id: str, body: BreachIn, caller: CallerDep, state: StateDep
+    commitment_id: CommitmentId, body: BreachIn, caller: CallerDep, state: StateDep
 ) -> CommitmentOut:
     """The commitment was not kept: recorded on the application and in the audit log."""
     now = state.clock()
@@ -668,8 +689,8 @@ def me_applications(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> MyApplicationsOut:
     """The signed-in holder's applications with their tasks, newest first."""
     now = state.clock()

@@ -81,8 +81,8 @@ class InclusionOut(BaseModel):
 @router.get("/proof/inclusion", response_model=InclusionOut, responses=problems(404))
 def inclusion_proof(
     session: ReadSessionDep,
-    seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],
-    size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    seq: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the event to prove, by its sequence number")],
+    size: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the log size (tree head) to prove it against")],
 ) -> InclusionOut:
     """The audit path of entry ``seq`` in the tree of the first ``size`` entries (RFC 9162 2.1.3)."""
     leaf, hashes = inclusion(session, seq, size)
@@ -98,8 +98,8 @@ class ConsistencyOut(BaseModel):
 @router.get("/proof/consistency", response_model=ConsistencyOut)
 def consistency_proof(
     session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
-    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the smaller log size (an older tree head)")],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the larger log size (a newer tree head)")],
 ) -> ConsistencyOut:
     """The proof that the tree of ``first`` entries is a prefix of that of ``second`` (RFC 9162 2.1.4)."""
     return ConsistencyOut(first=first, second=second, hashes=consistency(session, first, second))
@@ -131,8 +131,10 @@ class EventsOut(BaseModel):
 def events(
     admin: AdminDep,
     session: ReadSessionDep,
-    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="the last sequence number already read (0: from the start)")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many events (1–1000)")] = 100,
 ) -> EventsOut:
     """Entries after ``after``, oldest first (admin): enough to recompute every leaf."""
     size, rows = events_after(session, after, limit)

@@ -32,6 +32,7 @@ from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
 from hub.openapi import problems
+from hub.routers.params import CertificateId
 from hub.state import HubState
 from kernel.actor import Actor
 from kernel.errors import DomainError, ValidationFailed
@@ -303,7 +304,9 @@ def _failure(index: int, status: int, code: str, detail: str, field: str | None)
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateOut, responses=problems(404))
-def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> CertificateOut:
+def read(
+    certificate_id: CertificateId, caller: CallerDep, session: ReadSessionDep, state: StateDep
+) -> CertificateOut:
     """A certificate, for its issuer, its holder and admins."""
     return certificate_out(state, _readable(state, session, certificate_id, caller), caller)
 
@@ -313,7 +316,9 @@ def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **problems(403, 404)},
 )
-def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> Response:
+def read_file(
+    certificate_id: CertificateId, caller: CallerDep, session: ReadSessionDep, state: StateDep
+) -> Response:
     """The sealed PDF, for its issuer and its holder (it prints what admins see masked)."""
     cert = state.access.check_read_file(caller, get_certificate(session, certificate_id))
     pdf = state.blobs.get(cert.file_sha256)
@@ -328,7 +333,7 @@ def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, s
     "/certificates/{certificate_id}/status", response_model=CertificateOut, responses=problems(403, 404, 409)
 )
 def set_status(
-    certificate_id: str, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
+    certificate_id: CertificateId, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:
     """Withhold, return, withdraw, cancel, revoke … along the lifecycle table."""
     cert = change_status(
@@ -350,7 +355,11 @@ def set_status(
     responses=problems(404, 409),
 )
 def change(
-    certificate_id: str, body: CertificateBody, caller: DepartmentDep, session: SessionDep, state: StateDep
+    certificate_id: CertificateId,
+    body: CertificateBody,
+    caller: DepartmentDep,
+    session: SessionDep,
+    state: StateDep,
 ) -> CertificateOut:
     """A change (变更): a new version; the old one stops being usable."""
     issued = new_version(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.certificates import CertificateOut, certificate_out
+from hub.routers.params import ConsentId, Offset, PageSize
 from hub.services import HOLDER_VISIBLE
 from sharing import consents
 from sharing.holders import signed_in_holder
@@ -63,8 +64,8 @@ def read_access_log(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> AccessLogOut:
     """Who used the holder's data — which organization, when, for which item and why — newest first."""
     _, holder = signed_in_holder(state.vault, caller)
@@ -155,7 +156,9 @@ def list_consents(caller: CallerDep, session: ReadSessionDep, state: StateDep) -
 
 
 @router.delete("/consents/{consent_id}", status_code=204, response_class=Response, responses=problems(404))
-def withdraw_consent(consent_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
+def withdraw_consent(
+    consent_id: ConsentId, caller: CallerDep, session: SessionDep, state: StateDep
+) -> Response:
     """Withdraw a consent; the very next call of the portal no longer has it."""
     _, holder = signed_in_holder(state.vault, caller)
     consents.withdraw(session, actor=caller, holder=holder, consent_id=consent_id, now=state.clock())

@@ -13,6 +13,7 @@ from catalog.queries import find_organization
 from hub.deps import ReadSessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.catalog_routing import PUT_RESPONSES, WriterDep, catalog_router
+from hub.routers.params import Uscc
 from hub.services import register_organization
 
 router = catalog_router()
@@ -38,7 +39,7 @@ class OrganizationPut(BaseModel):
 
 
 @router.get("/organizations/{code}", response_model=OrganizationOut, responses=problems(404))
-def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
+def read_organization(code: Uscc, session: ReadSessionDep) -> OrganizationOut:
     """An organization by its 统一社会信用代码."""
     org = get_organization(session, code)
     return OrganizationOut.model_validate(org, from_attributes=True)
@@ -50,7 +51,7 @@ def read_organization(code: str, session: ReadSessionDep) -> OrganizationOut:
     responses={**PUT_RESPONSES, 201: {"description": "Created", "model": OrganizationOut}},
 )
 def put_organization(
-    code: str, body: OrganizationPut, state: StateDep, write: WriterDep, response: Response
+    code: Uscc, body: OrganizationPut, state: StateDep, write: WriterDep, response: Response
 ) -> Any:
     """Register or update an organization by its 统一社会信用代码 (a department gets its seal). Admin only."""
     session = write.session

@@ -13,6 +13,7 @@ from catalog.schemas import QuestionIn
 from hub.deps import ReadSessionDep
 from hub.openapi import problems
 from hub.routers.catalog_routing import catalog_router
+from hub.routers.params import OneThingCode
 
 router = catalog_router()
 
@@ -46,7 +47,7 @@ class QuestionnaireOut(BaseModel):
 
 
 @router.post("/one-things/{code}/questionnaire", response_model=QuestionnaireOut, responses=problems(404))
-def answer_questionnaire(code: str, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
+def answer_questionnaire(code: OneThingCode, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
     """The progressive questionnaire (递进式问卷): given the answers so far, the next questions and
     the items that apply. Public; nothing is stored."""
     one_thing = service.get_one_thing(session, code).body

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
@@ -176,7 +176,13 @@ def request_copy(body: CopyIn, caller: CallerDep, session: SessionDep, state: St
         410: {"description": "fetched already or expired"},
     },
 )
-def download_copy(token: str, session: SessionDep, state: StateDep) -> Response:
+def download_copy(
+    token: Annotated[
+        str, Path(description="the copy's one-time token, from the link POST /sharing/copies answered")
+    ],
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
     """The annotated copy, once (the link is the credential); afterwards 410."""
     certificate_id, pdf = fetch_copy(session, token, now=state.clock())
     serial = certificate_id.split(".")[-3] if certificate_id.count(".") >= 3 else "copy"

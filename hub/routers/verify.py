@@ -13,6 +13,7 @@ from certificates.verification import Verification, verify_by_code, verify_pdf, 
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, VerifyRate
 from hub.openapi import problems
+from hub.routers.params import CertificateId
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], route_class=AdmissionRoute)
@@ -119,7 +120,7 @@ async def verify_upload(
     responses=problems(404, 429),
 )
 def verify_identifier(
-    certificate_id: str,
+    certificate_id: CertificateId,
     session: ReadSessionDep,
     state: StateDep,
     code: Annotated[str, Query(min_length=1, max_length=64, description="the verification code (核验码)")],

@@ -167,3 +167,14 @@ OUTAGES = [
 @pytest.mark.parametrize(("path", "method"), OUTAGES)
 def test_operations_reaching_a_backend_declare_503(document: dict[str, Any], path: str, method: str) -> None:
     assert "503" in document["paths"][path][method]["responses"]
+
+
+def test_every_parameter_is_described(document: dict[str, Any]) -> None:
+    """Every query, path and header parameter of every operation says what it is."""
+    bare = [
+        f"{method.upper()} {path} {parameter['in']}:{parameter['name']}"
+        for method, path, op in _operations(document)
+        for parameter in op.get("parameters", ())
+        if parameter["in"] in {"query", "path", "header"} and not parameter.get("description")
+    ]
+    assert bare == [], f"{len(bare)} parameters without a description: {bare}"
