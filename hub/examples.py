@@ -3,7 +3,13 @@
 The demo citizen 林晓梅（演示） (310104199203154523) files 新生儿出生一件事 (OT-NEWBORN) through the
 demo portal (12310000DEM000031R); the 卫健委 (11310000DEM0000131) issues the 出生医学证明 of
 her daughter 林小满. Every example is a body its route's model accepts (tests/hub/test_openapi.py).
-Placeholders end in … (a base64 PDF, a QR payload): paste a real one there."""
+
+``PDF_BASE64`` is a real PDF (one empty A4 page, 316 bytes; tests/hostile.py ``plain()``) that the
+upload check accepts. ``QR_PAYLOAD`` is a real code in the hub's format (docs/qr.md: ``EC1:``
+base45, zlib, COSE_Sign1) for 林晓梅（演示）'s 居民身份证, signed once by an example key that no
+hub trusts (kid QP5Kp38HrpY, thrown away): POST /api/v1/verify/qr answers it 200 with result
+``invalid``, "signed with an unknown key". A code that verifies is signed by the hub's own QR key:
+take it from a certificate the hub issued."""
 
 from __future__ import annotations
 
@@ -22,6 +28,19 @@ from hub.routers.verify import QRBody
 
 # 林晓梅（演示）'s 居民身份证 (the 公安局's), as the hub identifies it (GB/T 36904).
 ID_CARD = "1.2.156.3005.2.11310000DEM000012X001.11310000DEM000012X.3100002019004417.001.G"
+PDF_BASE64 = (
+    "JVBERi0xLjcKJeLjz9MKMSAwIG9iago8PC9UeXBlL0NhdGFsb2cvUGFnZXMgMiAwIFI+PgplbmRvYmoKMiAwIG9iago8PC9U"
+    "eXBlL1BhZ2VzL0tpZHNbMyAwIFJdL0NvdW50IDE+PgplbmRvYmoKMyAwIG9iago8PC9UeXBlL1BhZ2UvUGFyZW50IDIgMCBS"
+    "L01lZGlhQm94WzAgMCA1OTUgODQyXT4+CmVuZG9iagp4cmVmCjAgNAowMDAwMDAwMDAwIDY1NTM1IGYgCjAwMDAwMDAwMTUg"
+    "MDAwMDAgbiAKMDAwMDAwMDA2MCAwMDAwMCBuIAowMDAwMDAwMTExIDAwMDAwIG4gCnRyYWlsZXIKPDwvU2l6ZSA0L1Jvb3Qg"
+    "MSAwIFI+PgpzdGFydHhyZWYKMTc2CiUlRU9GCg=="
+)
+QR_PAYLOAD = (
+    "EC1:NCFOXN%TSMAHN-HFYOE9KJTU37V%UQJT8+%5$%L%O6 O6DL69 6FL6646OT04W1BT1KCGK0PG.2 73OW8871EOK2128J4$M8"
+    "6H0NI2WN8AZ7RH703JG6DY0L2SJGQVGQK+CVLI7U1ULTUFMP+CV.G7IZ4HOG3S4*7UF01$+GB-F28GJ6I/0QNI2S-CLUH9NS*J9"
+    "B2N8BH8JR3.9IWK46SDUK L1:YJQ9B*.OQ3ASZRDAUEOJJJF$.6OWN30N2VDKILJ*M%FBZY028K2+C$PI1VQP28NCV/5PGXQF-I"
+    "G-CGW3%8K$*0CI6 8B"
+)
 
 EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
     OrganizationPut: [{"name": "示范市卫生健康委员会（演示）", "kind": "department", "demo": True}],
@@ -230,18 +249,12 @@ EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
                 "WJ-VACCINATION": {"vaccination_unit": "示范市徐汇区社区卫生服务中心（演示）"},
             },
             "materials": [
-                {"item_code": "WJ-BIRTH-CERTIFICATE", "code": "M03", "file": "JVBERi0xLjcK…(base64 PDF)"},
+                {"item_code": "WJ-BIRTH-CERTIFICATE", "code": "M03", "file": PDF_BASE64},
                 {"item_code": "WJ-BIRTH-CERTIFICATE", "code": "M04", "commitment": True},
             ],
         }
     ],
-    SupplementIn: [
-        {
-            "materials": [
-                {"item_code": "WJ-BIRTH-CERTIFICATE", "code": "M03", "file": "JVBERi0xLjcK…(base64 PDF)"}
-            ]
-        }
-    ],
+    SupplementIn: [{"materials": [{"item_code": "WJ-BIRTH-CERTIFICATE", "code": "M03", "file": PDF_BASE64}]}],
     RatingIn: [{"score": 5, "comment": "一次办好"}],
     DecisionIn: [
         {"decision": "approve"},
@@ -259,5 +272,5 @@ EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
             "expires_at": "2025-12-31T16:00:00Z",
         }
     ],
-    QRBody: [{"payload": "EC1:6BFOXN%TSMAHN-H…"}],
+    QRBody: [{"payload": QR_PAYLOAD}],
 }

@@ -5,6 +5,7 @@ Schemathesis run; these tests hold the document's shape."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
+
+from certificates.uploads import check_uploaded_pdf
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -178,3 +181,44 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         if parameter["in"] in {"query", "path", "header"} and not parameter.get("description")
     ]
     assert bare == [], f"{len(bare)} parameters without a description: {bare}"
+
+
+def _example_values(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        (f"{method.upper()} {path}", example["value"])
+        for method, path, op in _operations(document)
+        for media in op.get("requestBody", {}).get("content", {}).values()
+        for example in media.get("examples", {}).values()
+    ]
+
+
+def _members(value: Any, name: str) -> list[Any]:
+    """Every value of member ``name`` at any depth of a JSON value."""
+    if isinstance(value, dict):
+        return [v for k, v in value.items() if k == name] + [
+            found for v in value.values() for found in _members(v, name)
+        ]
+    if isinstance(value, list):
+        return [found for v in value for found in _members(v, name)]
+    return []
+
+
+def test_file_examples_are_pdfs_the_hub_accepts(document: dict[str, Any]) -> None:
+    """A base64 ``file`` in an example is a whole PDF the upload check takes, not a placeholder."""
+    files = [(where, f) for where, value in _example_values(document) for f in _members(value, "file")]
+    assert files
+    for _, text in files:
+        check_uploaded_pdf(base64.b64decode(text, validate=True), max_bytes=1024 * 1024)
+
+
+def test_the_qr_example_is_a_code_in_the_hubs_format(client: TestClient, document: dict[str, Any]) -> None:
+    """The QR example unwraps (EC1:, base45, zlib, COSE_Sign1) and fails only on its example key."""
+    payloads = [v["payload"] for where, v in _example_values(document) if where == "POST /api/v1/verify/qr"]
+    assert payloads
+    for payload in payloads:
+        answer = client.post("/api/v1/verify/qr", json={"payload": payload})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["result"] == "invalid"
+        assert answer.json()["problems"] == [
+            "the code was signed with an unknown key (kid QP5Kp38HrpY), not in the trust list"
+        ]
