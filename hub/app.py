@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from hub import errors
 from hub.checkpointing import checkpoint_periodically
+from hub.examples import EXAMPLES
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
-from hub.openapi import document_problems
+from hub.openapi import document_examples, document_problems
 from hub.ratelimit import RateLimits
 from hub.routers import (
     applications,
@@ -30,6 +31,58 @@ from hub.routers import (
 )
 from hub.settings import Settings
 from hub.state import HubState, build_state
+
+# The groups of /docs, in the order a newcomer meets them (docs/api.md has the whole contract).
+TAGS = [
+    {
+        "name": "catalog",
+        "description": "The catalog (目录): organizations by 统一社会信用代码 (USCC), certificate types "
+        "(证照类型), data resources (数据资源目录), service items (事项) and one-things (一件事) with their "
+        "progressive questionnaires, and search over them. Anyone reads it; the hub's operators write it.",
+    },
+    {
+        "name": "certificates",
+        "description": "Electronic certificates (电子证照): a department issues them (one or a batch), "
+        "reads them and their sealed PDF, changes their status (revoke, suspend …) and issues new versions. "
+        "Identifiers follow GB/T 36904.",
+    },
+    {
+        "name": "sharing",
+        "description": "Data sharing (数据共享) for portals: a holder's certificates (lookup), a one-thing's "
+        "checklist with a prefilled form (plan), annotated copies (加注件) and data checks (核验), each use "
+        "recorded in the holder's access log, under the sharing levels and the holder's consent.",
+    },
+    {
+        "name": "applications",
+        "description": "Applications for a one-thing (一件事一次办): pre-review (智能预审), filing, the "
+        "departments' tasks and decisions, supplements (补正), unified issuance (统一发证), written "
+        "commitments (告知承诺) and ratings (好差评).",
+    },
+    {
+        "name": "holders",
+        "description": "What a signed-in citizen (持证人, a holder) sees of their own: certificates, "
+        "applications, who used their data (access log) and the consents they gave portals.",
+    },
+    {
+        "name": "verification",
+        "description": "Verification (验证) for anyone: a sealed PDF, an identifier with its verification "
+        "code, or the offline QR code printed on a certificate; and the keys those QR codes are signed with.",
+    },
+    {
+        "name": "pki",
+        "description": "The hub's public key infrastructure: RFC 3161 timestamps (时间戳), OCSP and CRLs for "
+        "the seal certificates (电子印章), and the CA certificates to trust.",
+    },
+    {
+        "name": "audit",
+        "description": "The append-only audit log (审计日志): signed checkpoints, inclusion and consistency "
+        "proofs anyone can check, and the events for the hub's operators.",
+    },
+    {
+        "name": "operations",
+        "description": "Liveness and readiness probes for the orchestrator (运维).",
+    },
+]
 
 
 def create_app(
@@ -80,6 +133,7 @@ def create_app(
         version="1",
         description="Electronic certificates (电子证照), catalog and data sharing for 一件事一次办.",
         lifespan=lifespan,
+        openapi_tags=TAGS,
     )
     errors.install(app)
     for router in (
@@ -98,6 +152,7 @@ def create_app(
     ):
         app.include_router(router)
     document_problems(app)
+    document_examples(app, EXAMPLES)
 
     limits = (state.settings if state else settings or Settings()).limits
     routes = limits.pdf_routes() + limits.small_routes()

@@ -15,7 +15,7 @@ under ``application/problem+json``: what ``hub.errors`` really sends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -33,14 +33,14 @@ FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 class ProblemFieldError(BaseModel):
-    field: str | None
-    message: str
+    field: str | None = Field(description="the field at fault, as a path: holder.code, items[2].data")
+    message: str = Field(description="what is wrong with it, for people")
 
 
 class PreReviewProblem(BaseModel):
     item_code: str | None = Field(description="the service item at fault (None: the application as a whole)")
     code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
-    detail: str
+    detail: str = Field(description="what the pre-review found, for people")
     material: str | None = Field(default=None, description="the material at fault, by its code in the item")
     field: str | None = Field(default=None, description="the form field at fault")
 
@@ -51,14 +51,18 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow", title="Problem")
 
     type: str = Field(description="https://hub.example/problems/<code>")
-    title: str
-    status: int
-    detail: str
+    title: str = Field(description="the HTTP status's reason phrase: Not Found, Unprocessable Content …")
+    status: int = Field(description="the HTTP status code of the answer, repeated")
+    detail: str = Field(description="what went wrong in this request, for people")
     code: str = Field(description="machine-readable, snake_case: certificate_not_found, consent_required …")
     field: str | None = Field(default=None, description="the request field at fault, when there is one")
     errors: list[ProblemFieldError] | None = Field(default=None, description="422: every field at fault")
     problems: list[PreReviewProblem] | None = Field(
         default=None, description="422 pre_review_failed: every problem the pre-review found (智能预审)"
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="the id of the request (also in the X-Request-ID header): quote it when asking",
     )
 
 
@@ -121,3 +125,26 @@ def _answered(dependant: Dependant) -> Iterator[int]:
     yield from getattr(dependant.call, "__problems__", ())
     for sub in dependant.dependencies:
         yield from _answered(sub)
+
+
+def document_examples(app: FastAPI, examples: Mapping[type[BaseModel], list[dict[str, Any]]]) -> None:
+    """Show ``examples`` (by body model) on every JSON request body of that model in ``app.openapi()``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or route.body_field is None or not route.include_in_schema:
+                continue
+            shown = examples.get(route.body_field.field_info.annotation)  # type: ignore[arg-type]
+            for method in context.methods or ():
+                operation = document["paths"][context.path_format][method.lower()]
+                media = operation["requestBody"]["content"].get("application/json")
+                if shown and media is not None and "examples" not in media:
+                    media["examples"] = {
+                        f"example{i}" if i else "example": {"value": value} for i, value in enumerate(shown)
+                    }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

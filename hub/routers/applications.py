@@ -21,12 +21,14 @@ from applications.models import Commitment, Task
 from applications.ratings import rate, summarize
 from applications.requests import ApplicationRequest, GivenMaterial
 from applications.review import pre_review
+from applications.status import COMMITMENT_STATUSES, OVERDUE, TASK_STATUSES
 from applications.views import ApplicationView, is_overdue, list_tasks, my_applications, view_application
 from certificates.requests import Holder
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.certificates import _decode_file
+from hub.routers.params import ApplicationId, CommitmentId, Offset, PageSize, TaskId
 from hub.services import try_to_complete
 from hub.state import HubState
 from kernel.actor import Actor
@@ -44,9 +46,13 @@ class Strict(BaseModel):
 
 
 class ApplicantIn(Strict):
-    kind: Literal["111", "001"]
-    code: Annotated[str, Field(min_length=1, max_length=40)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["111", "001"] = Field(description="the holder's kind: 111 a citizen, 001 an organization")
+    code: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="the holder's identity number (居民身份证号) or 统一社会信用代码"
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="the holder's name as on their identity document"
+    )
 
 
 class MaterialIn(Strict):
@@ -54,12 +60,19 @@ class MaterialIn(Strict):
     written commitment (告知承诺) or a tolerated absence (容缺). Materials on file need not be named:
     the plan finds them."""
 
-    item_code: Code
-    code: Code
-    certificate_id: Annotated[str | None, Field(max_length=100)] = None
+    item_code: Code = Field(description="the service item the material is for")
+    code: Code = Field(description="the material's code in that item: M03")
+    certificate_id: Annotated[str | None, Field(max_length=100)] = Field(
+        default=None, description="a certificate of the holder given as the material (its identifier)"
+    )
     file: str | None = Field(default=None, description="a PDF, base64")
-    commitment: bool = False
-    tolerated: bool = False
+    commitment: bool = Field(
+        default=False,
+        description="告知承诺: the applicant commits to hand it in later (where the item allows)",
+    )
+    tolerated: bool = Field(
+        default=False, description="容缺: the applicant supplies it later (where the item allows)"
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> MaterialIn:
@@ -92,13 +105,18 @@ class ApplicationIn(Strict):
         },
     )
 
-    one_thing: Code
-    answers: dict[Code, Code] = Field(default_factory=dict)
-    holder: ApplicantIn
+    one_thing: Code = Field(description="the one-thing applied for: OT-NEWBORN")
+    answers: dict[Code, Code] = Field(
+        description="the questionnaire's answers (question id → option value)", default_factory=dict
+    )
+    holder: ApplicantIn = Field(description="whom the application is for (the holder, 申请人)")
     use_cause: Annotated[str, Field(min_length=1, max_length=200, description="用证事由")]
     external_id: Annotated[str, Field(min_length=1, max_length=200, description="the portal's own reference")]
     form: dict[Code, dict[Code, Scalar]] = Field(default_factory=dict, description="item -> field -> value")
-    materials: list[MaterialIn] = Field(default_factory=list)
+    materials: list[MaterialIn] = Field(
+        description="materials given: a certificate, an uploaded PDF, a commitment or a tolerated gap",
+        default_factory=list,
+    )
     area_code: Annotated[str | None, Field(pattern=r"^[1-9]\d{5}$")] = Field(
         default=None, description="行政区划代码 of the certificates issued on approval; default HUB_AREA_CODE"
     )
@@ -136,36 +154,41 @@ def _request(state: HubState, body: ApplicationIn) -> ApplicationRequest:
 
 
 class ProblemOut(BaseModel):
-    item_code: str | None
-    code: str
-    detail: str
-    material: str | None = None
-    field: str | None = None
+    item_code: str | None = Field(description="the service item at fault (null: the application as a whole)")
+    code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
+    detail: str = Field(description="what is wrong, for people")
+    material: str | None = Field(default=None, description="the material at fault, by its code in the item")
+    field: str | None = Field(default=None, description="the form field at fault")
 
 
 class FlagOut(BaseModel):
-    code: str
-    detail: str
-    material: str | None = None
-    field: str | None = None
+    code: str = Field(
+        description="why a person must look (a risk flag): commitment_used, tolerated_used, "
+        "field_unverified, certificate_withheld …"
+    )
+    detail: str = Field(description="the flag, for people")
+    material: str | None = Field(
+        default=None, description="the material it is about, by its code in the item"
+    )
+    field: str | None = Field(default=None, description="the form field it is about")
 
 
 class ItemReviewOut(BaseModel):
-    item_code: str
-    org: str
-    review: str
-    auto_decidable: bool
-    flags: list[FlagOut]
+    item_code: str = Field(description="the service item")
+    org: str = Field(description="the department deciding it (USCC)")
+    review: str = Field(description="the item's review mode: auto or manual")
+    auto_decidable: bool = Field(description="intake would approve it with no clerk (no flags, review auto)")
+    flags: list[FlagOut] = Field(description="what sends it to a person")
 
 
 class PreReviewOut(BaseModel):
-    ok: bool
-    problems: list[ProblemOut]
-    auto_decidable: list[str]
-    items: list[ItemReviewOut]
+    ok: bool = Field(description="intake would accept the application as it is")
+    problems: list[ProblemOut] = Field(description="what must change before intake accepts it")
+    auto_decidable: list[str] = Field(description="the items intake would approve with no clerk")
+    items: list[ItemReviewOut] = Field(description="each item's review")
 
 
-@router.post("/applications/pre-review", response_model=PreReviewOut, responses=problems(403))
+@router.post("/applications/pre-review", response_model=PreReviewOut, responses=problems(403, 503))
 def pre_review_application(body: ApplicationIn, caller: CallerDep, state: StateDep) -> PreReviewOut:
     """智能预审: what intake would say, creating nothing (the use of the holder's data is recorded)."""
     with unit_of_work(state.sessions) as session:
@@ -195,82 +218,91 @@ def pre_review_application(body: ApplicationIn, caller: CallerDep, state: StateD
 
 
 class HolderOut(BaseModel):
-    name: str
-    kind: str
-    code: str
+    name: str = Field(description="the holder's name")
+    kind: str = Field(description="111 a citizen, 001 an organization")
+    code: str = Field(
+        description="the holder's code, masked for all but the holder and the portal that filed"
+    )
 
 
 class TaskOut(BaseModel):
-    id: str
-    application_id: str
-    item_code: str
-    org: str
-    status: str
-    due_on: date | None
-    overdue: bool
+    id: str = Field(description="the task's id")
+    application_id: str = Field(description="the application it belongs to")
+    item_code: str = Field(description="the service item it decides")
+    org: str = Field(description="the department deciding it (USCC)")
+    status: str = Field(
+        description="pending, approved, rejected, supplement_required (补正 asked) or cancelled"
+    )
+    due_on: date | None = Field(description="the day a decision is due (办理时限); null: no time limit")
+    overdue: bool = Field(description="still pending after due_on")
     decided_by: str | None = Field(description='"auto", or the deciding client\'s id')
-    decided_at: datetime | None
+    decided_at: datetime | None = Field(description="when it was decided; null while pending")
     rule: str | None = Field(description="the rule that decided: auto:all_materials_on_file or manual")
-    reason: str | None
+    reason: str | None = Field(description="the decision's reason (a rejection's or what to supply)")
     flags: list[FlagOut] = Field(description="risks that sent the item to a clerk")
     requested: list[str] = Field(description="materials asked for in a supplement")
     certificate_id: str | None = Field(description="issued on approval (统一发证)")
 
 
 class CommitmentOut(BaseModel):
-    id: str
-    application_id: str
-    item_code: str
-    material: str
-    due_on: date
-    status: str
-    overdue: bool
-    certificate_id: str | None
-    file_sha256: str | None
-    reason: str | None
-    closed_at: datetime | None
+    id: str = Field(description="the commitment's id")
+    application_id: str = Field(description="the application it was made in")
+    item_code: str = Field(description="the service item of the material")
+    material: str = Field(description="the material promised, by its code in the item")
+    due_on: date = Field(description="the day it must be handed in")
+    status: str = Field(description="open, fulfilled, breached or cancelled")
+    overdue: bool = Field(description="still open after due_on")
+    certificate_id: str | None = Field(description="the certificate that fulfilled it")
+    file_sha256: str | None = Field(description="SHA-256 of the PDF that fulfilled it")
+    reason: str | None = Field(description="why it was marked breached")
+    closed_at: datetime | None = Field(description="when it was fulfilled or breached; null while open")
 
 
 class MaterialOut(BaseModel):
-    item_code: str
-    code: str
-    kind: str
-    certificate_id: str | None
-    data_resource: str | None
-    file_sha256: str | None
+    item_code: str = Field(description="the service item of the material")
+    code: str = Field(description="the material's code in that item")
+    kind: str = Field(description="how it was met: certificate, data_resource, file, commitment or tolerated")
+    certificate_id: str | None = Field(description="the certificate given, when one was")
+    data_resource: str | None = Field(description="the data resource that satisfied it, when one did")
+    file_sha256: str | None = Field(description="SHA-256 of the uploaded PDF, when one was")
     round: int = Field(description="0 at intake, then 1, 2 … for each supplement")
 
 
 class IssuedOut(BaseModel):
-    item_code: str
-    certificate_id: str
+    item_code: str = Field(description="the service item whose approval issued it")
+    certificate_id: str = Field(description="the certificate issued (统一发证)")
 
 
 class RatingOut(BaseModel):
-    score: int
-    comment: str | None
-    created_at: datetime
+    score: int = Field(description="1 (非常不满意) to 5 (非常满意)")
+    comment: str | None = Field(description="the holder's words")
+    created_at: datetime = Field(description="when the holder rated")
 
 
 class ApplicationOut(BaseModel):
-    id: str
-    one_thing: str
-    answers: dict[str, str]
-    external_id: str
-    portal: str
-    status: str
-    submitted_at: datetime
-    decided_at: datetime | None
-    completed_at: datetime | None
-    holder: HolderOut
-    use_cause: str
-    tasks: list[TaskOut]
-    certificates: list[IssuedOut]
-    commitments: list[CommitmentOut]
-    materials: list[MaterialOut]
-    form: dict[str, dict[str, Any]]
+    id: str = Field(description="the application's id")
+    one_thing: str = Field(description="the one-thing applied for")
+    answers: dict[str, str] = Field(description="the questionnaire's answers")
+    external_id: str = Field(description="the portal's own id of the application (idempotency key)")
+    portal: str = Field(description="the portal that filed it (USCC)")
+    status: str = Field(
+        description="in_review, supplement_required, approved, completed (certificates issued), rejected or "
+        "withdrawn"
+    )
+    submitted_at: datetime = Field(description="when it was filed")
+    decided_at: datetime | None = Field(description="when its last task was decided")
+    completed_at: datetime | None = Field(description="when every certificate due was issued")
+    holder: HolderOut = Field(description="whom it is for")
+    use_cause: str = Field(description="why the holder's data is used (用证事由)")
+    tasks: list[TaskOut] = Field(
+        description="one task per service item, for its department (the caller's part only, for a department)"
+    )
+    certificates: list[IssuedOut] = Field(description="certificates issued on approval (统一发证)")
+    commitments: list[CommitmentOut] = Field(description="written commitments (告知承诺) to follow up")
+    materials: list[MaterialOut] = Field(description="the materials given")
+    form: dict[str, dict[str, Any]] = Field(description="the form's values, by service item then field")
     breached: bool = Field(description="a commitment of this application was breached")
-    rating: RatingOut | None
+    rating: RatingOut | None = Field(description="the holder's rating (好差评); null until rated")
 
 
 def task_out(task: Task, now: datetime) -> TaskOut:
@@ -366,7 +398,7 @@ def _view(state: HubState, caller: Actor, application_id: str) -> ApplicationOut
             "description": "a repeat of an earlier submission: the same application",
             "model": ApplicationOut,
         },
-        **problems(403, 409),
+        **problems(403, 409, 503),
     },
 )
 def submit_application(
@@ -393,23 +425,25 @@ def submit_application(
     return _view(state, caller, app_id)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut, responses=problems(404))
-def read_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
+@router.get("/applications/{application_id}", response_model=ApplicationOut, responses=problems(404, 503))
+def read_application(application_id: ApplicationId, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """For the submitting portal, the holder, departments with a task in it (their part), admins."""
     return _view(state, caller, application_id)
 
 
 class SupplementIn(Strict):
-    materials: Annotated[list[MaterialIn], Field(min_length=1)]
+    materials: Annotated[list[MaterialIn], Field(min_length=1)] = Field(
+        description="the materials a department asked for (补正)"
+    )
 
 
 @router.post(
     "/applications/{application_id}/supplements",
     response_model=ApplicationOut,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 503),
 )
 def supply_materials(
-    application_id: str, body: SupplementIn, caller: CallerDep, state: StateDep
+    application_id: ApplicationId, body: SupplementIn, caller: CallerDep, state: StateDep
 ) -> ApplicationOut:
     """The submitting portal supplies what a department asked for (补正); the task is pending again."""
     with unit_of_work(state.sessions) as session:
@@ -427,9 +461,9 @@ def supply_materials(
 
 
 @router.delete(
-    "/applications/{application_id}", response_model=ApplicationOut, responses=problems(403, 404, 409)
+    "/applications/{application_id}", response_model=ApplicationOut, responses=problems(403, 404, 409, 503)
 )
-def withdraw_application(application_id: str, caller: CallerDep, state: StateDep) -> ApplicationOut:
+def withdraw_application(application_id: ApplicationId, caller: CallerDep, state: StateDep) -> ApplicationOut:
     """The submitting portal or the holder withdraws an application not yet decided."""
     with unit_of_work(state.sessions) as session:
         withdraw(session, state.vault, actor=caller, application_id=application_id, now=state.clock())
@@ -437,17 +471,21 @@ def withdraw_application(application_id: str, caller: CallerDep, state: StateDep
 
 
 class RatingIn(Strict):
-    score: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str | None, Field(max_length=500)] = None
+    score: Annotated[int, Field(ge=1, le=5)] = Field(description="1 (非常不满意) to 5 (非常满意)")
+    comment: Annotated[str | None, Field(max_length=500)] = Field(
+        default=None, description="the holder's words, optional"
+    )
 
 
 @router.post(
     "/applications/{application_id}/rating",
     status_code=201,
     response_model=RatingOut,
-    responses=problems(403, 404, 409),
+    responses=problems(403, 404, 409, 503),
 )
-def rate_application(application_id: str, body: RatingIn, caller: CallerDep, state: StateDep) -> RatingOut:
+def rate_application(
+    application_id: ApplicationId, body: RatingIn, caller: CallerDep, state: StateDep
+) -> RatingOut:
     """好差评: the holder rates a decided application, once."""
     with unit_of_work(state.sessions) as session:
         rating = rate(
@@ -463,17 +501,21 @@ def rate_application(application_id: str, body: RatingIn, caller: CallerDep, sta
 
 
 class RatingsOut(BaseModel):
-    count: int
-    average: float | None
-    distribution: dict[str, int]
+    count: int = Field(description="ratings counted")
+    average: float | None = Field(description="their mean score; null without ratings")
+    distribution: dict[str, int] = Field(description='how many ratings gave each score ("1" … "5")')
 
 
 @router.get("/ratings", response_model=RatingsOut, responses=problems(403, 404))
 def ratings(
     caller: CallerDep,
     session: ReadSessionDep,
-    item_code: Annotated[str | None, Query(max_length=64)] = None,
-    org: Annotated[str | None, Query(max_length=18)] = None,
+    item_code: Annotated[
+        str | None, Query(max_length=64, description="only this service item (事项), by its code")
+    ] = None,
+    org: Annotated[
+        str | None, Query(max_length=18, description="only the items of this department (USCC)")
+    ] = None,
 ) -> RatingsOut:
     """Ratings per item and department: admins see all, a department its own items."""
     summary = summarize(session, actor=caller, item_code=item_code, org=org)
@@ -481,13 +523,13 @@ def ratings(
 
 
 class TaskRowOut(TaskOut):
-    one_thing: str
-    holder_name: str
-    submitted_at: datetime
+    one_thing: str = Field(description="the application's one-thing")
+    holder_name: str = Field(description="the applicant's name")
+    submitted_at: datetime = Field(description="when the application was filed")
 
 
 class TasksOut(BaseModel):
-    tasks: list[TaskRowOut]
+    tasks: list[TaskRowOut] = Field(description="the department's tasks, oldest first")
 
 
 @router.get("/tasks", response_model=TasksOut, responses=problems(403))
@@ -495,10 +537,15 @@ def tasks(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    overdue: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    status: Annotated[
+        str | None,
+        Query(max_length=24, description="only tasks in this status: " + ", ".join(TASK_STATUSES)),
+    ] = None,
+    overdue: Annotated[
+        bool, Query(description="only undecided tasks (pending, supplement_required) past their due date")
+    ] = False,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> TasksOut:
     """The department's own tasks, the soonest due first (``overdue``: undecided past the due date)."""
     now = state.clock()
@@ -519,17 +566,21 @@ def tasks(
 
 
 class DecisionIn(Strict):
-    decision: Literal["approve", "reject", "supplement"]
-    reason: Annotated[str | None, Field(max_length=500)] = None
+    decision: Literal["approve", "reject", "supplement"] = Field(
+        description="approve, reject, or supplement (补正: ask for materials)"
+    )
+    reason: Annotated[str | None, Field(max_length=500)] = Field(
+        default=None, description="why: required to reject or to ask for a supplement"
+    )
     requested: list[Code] = Field(default_factory=list, description="supplement: the materials to supply")
 
 
 class DecisionOut(TaskOut):
-    application_status: str
+    application_status: str = Field(description="the application's status after the decision")
 
 
-@router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409))
-def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
+@router.post("/tasks/{task_id}/decision", response_model=DecisionOut, responses=problems(403, 404, 409, 503))
+def decide_task(task_id: TaskId, body: DecisionIn, caller: CallerDep, state: StateDep) -> DecisionOut:
     """Approve, reject (with a reason) or ask for a supplement; only the task's department; once.
     An application this approves has its certificates issued after the decision is committed."""
     now = state.clock()
@@ -553,7 +604,7 @@ def decide_task(task_id: str, body: DecisionIn, caller: CallerDep, state: StateD
 
 
 class CommitmentsOut(BaseModel):
-    commitments: list[CommitmentOut]
+    commitments: list[CommitmentOut] = Field(description="the department's commitments")
 
 
 @router.get("/commitments", response_model=CommitmentsOut, responses=problems(403))
@@ -561,9 +612,17 @@ def commitments(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="only commitments in this status: "
+            + ", ".join((*COMMITMENT_STATUSES, OVERDUE))
+            + " (open, past its due date)",
+        ),
+    ] = None,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> CommitmentsOut:
     """The department's commitments: ``open``, ``overdue`` (open, past due), ``fulfilled``, ``breached``."""
     now = state.clock()
@@ -572,15 +631,19 @@ def commitments(
 
 
 class FulfilIn(Strict):
-    certificate_id: Annotated[str | None, Field(max_length=100)] = None
+    certificate_id: Annotated[str | None, Field(max_length=100)] = Field(
+        default=None, description="the certificate that fulfils it (or give file)"
+    )
     file: str | None = Field(default=None, description="a PDF, base64")
 
 
 @router.post(
-    "/commitments/{commitment_id}/fulfil", response_model=CommitmentOut, responses=problems(403, 404, 409)
+    "/commitments/{commitment_id}/fulfil",
+    response_model=CommitmentOut,
+    responses=problems(403, 404, 409, 503),
 )
 def fulfil_commitment(
-    commitment_id: str, body: FulfilIn, caller: CallerDep, state: StateDep
+    commitment_id: CommitmentId, body: FulfilIn, caller: CallerDep, state: StateDep
 ) -> CommitmentOut:
     """The committed material has come: a certificate of the holder, or a PDF."""
     now = state.clock()
@@ -599,14 +662,16 @@ def fulfil_commitment(
 
 
 class BreachIn(Strict):
-    reason: Text
+    reason: Text = Field(description="why the commitment is breached")
 
 
 @router.post(
-    "/commitments/{commitment_id}/breach", response_model=CommitmentOut, responses=problems(403, 404, 409)
+    "/commitments/{commitment_id}/breach",
+    response_model=CommitmentOut,
+    responses=problems(403, 404, 409, 503),
 )
 def breach_commitment(
-    commitment_id: str, body: BreachIn, caller: CallerDep, state: StateDep
+    commitment_id: CommitmentId, body: BreachIn, caller: CallerDep, state: StateDep
 ) -> CommitmentOut:
     """The commitment was not kept: recorded on the application and in the audit log."""
     now = state.clock()
@@ -616,7 +681,7 @@ def breach_commitment(
 
 
 class MyApplicationsOut(BaseModel):
-    applications: list[ApplicationOut]
+    applications: list[ApplicationOut] = Field(description="the holder's applications, newest first")
 
 
 @router.get("/me/applications", response_model=MyApplicationsOut, responses=problems(403), tags=["holders"])
@@ -624,8 +689,8 @@ def me_applications(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> MyApplicationsOut:
     """The signed-in holder's applications with their tasks, newest first."""
     now = state.clock()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from audit.checkpoints import consistency, inclusion, latest_checkpoint, make_checkpoint, note
 from audit.log import events_after
@@ -23,13 +23,15 @@ MAX_SEQ = 2**31 - 1
 
 
 class CheckpointOut(BaseModel):
-    size: int
-    root: str  # hex
-    signed_at: datetime
-    key_id: str  # the trust list's audit_keys kid
-    signature: str  # base64 DER ECDSA P-256 / SHA-256 over ``note``
-    timestamp: str | None  # base64 RFC 3161 token over SHA-256(note)
-    note: str  # the signed text (docs/audit.md)
+    size: int = Field(description="events the checkpoint covers")
+    root: str = Field(description="Merkle root of those events (hex)")
+    signed_at: datetime = Field(description="when it was signed")
+    key_id: str = Field(description="the signing key, by its kid in the trust list's audit_keys")
+    signature: str = Field(description="base64 DER ECDSA P-256 / SHA-256 signature over note")
+    timestamp: str | None = Field(
+        description="base64 RFC 3161 timestamp token over SHA-256(note); null without one"
+    )
+    note: str = Field(description="the signed text (docs/audit.md)")
 
 
 def checkpoint_out(state: HubState, checkpoint: AuditCheckpoint) -> CheckpointOut:
@@ -70,17 +72,17 @@ def sign_checkpoint(admin: AdminDep, session: SessionDep, state: StateDep) -> Ch
 
 
 class InclusionOut(BaseModel):
-    seq: int
-    size: int
-    leaf_hash: str
-    hashes: list[str]
+    seq: int = Field(description="the event proven")
+    size: int = Field(description="the log size the proof is against")
+    leaf_hash: str = Field(description="the event's leaf hash (hex)")
+    hashes: list[str] = Field(description="the audit path (hex), RFC 9162")
 
 
 @router.get("/proof/inclusion", response_model=InclusionOut, responses=problems(404))
 def inclusion_proof(
     session: ReadSessionDep,
-    seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],
-    size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    seq: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the event to prove, by its sequence number")],
+    size: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the log size (tree head) to prove it against")],
 ) -> InclusionOut:
     """The audit path of entry ``seq`` in the tree of the first ``size`` entries (RFC 9162 2.1.3)."""
     leaf, hashes = inclusion(session, seq, size)
@@ -88,47 +90,51 @@ def inclusion_proof(
 
 
 class ConsistencyOut(BaseModel):
-    first: int
-    second: int
-    hashes: list[str]
+    first: int = Field(description="the smaller log size")
+    second: int = Field(description="the larger log size")
+    hashes: list[str] = Field(description="the consistency proof (hex), RFC 9162")
 
 
 @router.get("/proof/consistency", response_model=ConsistencyOut)
 def consistency_proof(
     session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
-    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the smaller log size (an older tree head)")],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ, description="the larger log size (a newer tree head)")],
 ) -> ConsistencyOut:
     """The proof that the tree of ``first`` entries is a prefix of that of ``second`` (RFC 9162 2.1.4)."""
     return ConsistencyOut(first=first, second=second, hashes=consistency(session, first, second))
 
 
 class EventOut(BaseModel):
-    seq: int
-    at: datetime
-    action: str
-    actor: str
-    org_code: str | None
-    subject: str | None
-    certificate_id: str | None
-    item_code: str | None
-    use_cause: str | None
-    outcome: str
-    details: dict[str, Any]
-    leaf_hash: str
+    seq: int = Field(description="the event's place in the log, from 1")
+    at: datetime = Field(description="when it was recorded")
+    action: str = Field(
+        description="what happened: certificate.issued, sharing.lookup, application.submitted …"
+    )
+    actor: str = Field(description="who did it: a client label or a citizen")
+    org_code: str | None = Field(description="the acting organization (USCC)")
+    subject: str | None = Field(description="whom it is about (a keyed hash of the holder, never the number)")
+    certificate_id: str | None = Field(description="the certificate it concerns")
+    item_code: str | None = Field(description="the service item it concerns")
+    use_cause: str | None = Field(description="the use cause (用证事由) given")
+    outcome: str = Field(description="ok or refused")
+    details: dict[str, Any] = Field(description="the rest of what was recorded")
+    leaf_hash: str = Field(description="the event's Merkle leaf hash (hex), for proofs")
 
 
 class EventsOut(BaseModel):
-    size: int
-    events: list[EventOut]
+    size: int = Field(description="events in the log now")
+    events: list[EventOut] = Field(description="events after the asked sequence number, in order")
 
 
 @router.get("/events", response_model=EventsOut)
 def events(
     admin: AdminDep,
     session: ReadSessionDep,
-    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="the last sequence number already read (0: from the start)")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many events (1–1000)")] = 100,
 ) -> EventsOut:
     """Entries after ``after``, oldest first (admin): enough to recompute every leaf."""
     size, rows = events_after(session, after, limit)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from catalog import service
@@ -17,6 +17,7 @@ from catalog.search import follow_commits
 from hub.admission import AdmissionRoute
 from hub.deps import CatalogEditorDep, ReadSessionDep, SessionDep, StateDep
 from hub.openapi import problems
+from hub.routers.params import Offset
 
 Out = TypeVar("Out", bound=BaseModel)
 
@@ -74,7 +75,6 @@ def catalog_writer(state: StateDep, session: SessionDep, editor: CatalogEditorDe
 
 WriterDep = Annotated[CatalogWrite, Depends(catalog_writer)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=10**9, description="entries to skip")]  # beyond: OverflowError
 
 PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Replaced (or already as given)"},
@@ -90,16 +90,16 @@ PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
 class Stored(BaseModel):
     """What the catalog adds to a body it stores: the code and when it was created and last changed."""
 
-    code: str
-    created_at: datetime
-    updated_at: datetime
+    code: str = Field(description="the entry's code, as in its URL")
+    created_at: datetime = Field(description="when it was first stored")
+    updated_at: datetime = Field(description="when it was last replaced")
 
 
 class EntryPage(BaseModel, Generic[Out]):
     """A page of entries by code, and how many there are in all."""
 
-    total: int
-    items: list[Out]
+    total: int = Field(description="entries in all")
+    items: list[Out] = Field(description="this page of them, by code")
 
 
 def _out(model: type[Out], entry: service.Entry[Any]) -> Out:
@@ -136,7 +136,7 @@ def add_entry_routes(
     entry_path = f"{path}/{{{kind.code_field}}}"
     name = kind.name.replace("-", "_")
     # The URL parameter keeps its public name (type_code, item_code, code) through the alias.
-    Code = Annotated[str, Path(alias=kind.code_field)]
+    Code = Annotated[str, Path(alias=kind.code_field, description=f"the {label}'s code, as in the catalog")]
     Body = kind.model  # a runtime model, so mypy cannot take it as a type (hence the ignore below)
 
     @router.put(

@@ -32,6 +32,7 @@ from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, DepartmentDep, ReadSessionDep, SessionDep, StateDep
 from hub.errors import field_path, status_for
 from hub.openapi import problems
+from hub.routers.params import CertificateId
 from hub.state import HubState
 from kernel.actor import Actor
 from kernel.errors import DomainError, ValidationFailed
@@ -44,62 +45,90 @@ class Strict(BaseModel):
 
 
 class HolderIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: Literal["111", "001"]
-    code: Annotated[str, Field(min_length=1, max_length=40)]
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="the holder's name as on the certificate"
+    )
+    kind: Literal["111", "001"] = Field(
+        description="111 a citizen (居民身份证号), 001 an organization (统一社会信用代码)"
+    )
+    code: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="the holder's identity number or USCC (encrypted at rest)"
+    )
 
 
 class CertificateBody(Strict):
     """What a department sends for a change (new version)."""
 
-    external_id: Annotated[str, Field(min_length=1, max_length=200)]
-    serial: str | None = None
-    issued_on: date
-    valid_from: date
-    valid_until: date | None = None
-    area_code: str
-    data: dict[str, Any] = Field(default_factory=dict)
+    external_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="the department's own id of the certificate: issuance is idempotent on it"
+    )
+    serial: str | None = Field(
+        default=None, description="the department's serial number (证照编号); null: the hub allocates one"
+    )
+    issued_on: date = Field(description="the day it was issued (颁证日期)")
+    valid_from: date = Field(description="first day of validity")
+    valid_until: date | None = Field(default=None, description="last day of validity; null: no end (长期)")
+    area_code: str = Field(description="行政区划代码 of the issuing area (6 digits), part of the identifier")
+    data: dict[str, Any] = Field(
+        description="the face information (照面信息), by the type's field names", default_factory=dict
+    )
     file: str | None = Field(default=None, description="optional base64 PDF; without it the hub renders one")
 
 
 class IssueBody(CertificateBody):
-    type_code: Annotated[str, Field(min_length=21, max_length=21)]
-    holder: HolderIn
+    type_code: Annotated[str, Field(min_length=21, max_length=21)] = Field(
+        description="the certificate type (21 characters: the defining department's USCC + 3 digits)"
+    )
+    holder: HolderIn = Field(description="the holder (持证主体)")
 
 
 class BatchBody(Strict):
-    items: Annotated[list[dict[str, Any]], Field(min_length=1)]
+    items: Annotated[list[dict[str, Any]], Field(min_length=1)] = Field(
+        description="issuance bodies, each as POST /certificates takes it"
+    )
 
 
 class StatusBody(Strict):
-    status: Annotated[str, Field(pattern=r"^\d{2}$")]
-    reason: Annotated[str | None, Field(max_length=500)] = None
+    status: Annotated[str, Field(pattern=r"^\d{2}$")] = Field(
+        description="the new status: 02 暂扣 withheld, 03 撤销 withdrawn, 04 注销 cancelled, "
+        "07 吊销 revoked, 01 valid again …"
+    )
+    reason: Annotated[str | None, Field(max_length=500)] = Field(
+        default=None, description="why, for the record"
+    )
 
 
 class HolderOut(BaseModel):
-    name: str
-    kind: str
-    code: str
+    name: str = Field(description="the holder's name")
+    kind: str = Field(description="111 a citizen, 001 an organization")
+    code: str = Field(description="the holder's code, masked unless the caller may see it")
 
 
 class CertificateOut(BaseModel):
-    id: str
-    version: str
-    status: str
-    type_code: str
-    issuer_code: str
-    holder: HolderOut
-    issued_on: date
-    valid_from: date
-    valid_until: date | None
-    area_code: str
-    data: dict[str, Any]
-    sha256: str
-    signature_level: str
-    verification_code: str | None = None
-    predecessor: str | None = None
-    successor: str | None = None
-    links: dict[str, str]
+    id: str = Field(description="the identifier (GB/T 36904)")
+    version: str = Field(description="the version (001, 002 …): a change issues a new one")
+    status: str = Field(
+        description="01 有效 valid, 02 暂扣 withheld, 03 撤销 withdrawn, 04 注销 cancelled, "
+        "05 失效 expired, 06 迁出 transferred, 07 吊销 revoked, 99 其他"
+    )
+    type_code: str = Field(description="the certificate type")
+    issuer_code: str = Field(description="the issuing department (USCC)")
+    holder: HolderOut = Field(description="the holder (持证主体)")
+    issued_on: date = Field(description="the day it was issued")
+    valid_from: date = Field(description="first day of validity")
+    valid_until: date | None = Field(description="last day of validity; null: no end")
+    area_code: str = Field(description="行政区划代码 of the issuing area")
+    data: dict[str, Any] = Field(
+        description="the face information (照面信息); personal fields masked unless the caller may see them"
+    )
+    sha256: str = Field(description="SHA-256 of the sealed PDF (hex)")
+    signature_level: str = Field(description="the PAdES level of its seal: B-B, B-T, B-LT, B-LTA")
+    verification_code: str | None = Field(
+        default=None, description="the verification code (验证码), for the issuer and the holder only"
+    )
+    predecessor: str | None = Field(default=None, description="the version it replaced")
+    successor: str | None = Field(default=None, description="the version that replaced it")
+    links: dict[str, str] = Field(description="related paths: self, file (the sealed PDF)")
 
 
 def _decode_file(text: str | None, max_bytes: int, field: str = "file") -> bytes | None:
@@ -183,7 +212,7 @@ def _readable(state: HubState, session: Session, certificate_id: str, caller: Ac
             "description": "a repeat of an earlier issuance: the same certificate",
             "model": CertificateOut,
         },
-        **problems(409),
+        **problems(409, 503),  # 503: the database, the blob store or the PDF workers
     },
 )
 def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Response) -> CertificateOut:
@@ -204,18 +233,20 @@ def issue(body: IssueBody, caller: DepartmentDep, state: StateDep, response: Res
 
 
 class ItemError(BaseModel):
-    code: str
-    detail: str
-    field: str | None = None
+    code: str = Field(description="the problem's code, as a single issuance would answer")
+    detail: str = Field(description="what went wrong, for people")
+    field: str | None = Field(default=None, description="the item's field at fault")
 
 
 class BatchResult(BaseModel):
     """One item's outcome: ``certificate`` when it was issued (201) or repeated (200), else ``error``."""
 
-    index: int
-    status: int
-    certificate: CertificateOut | None = None
-    error: ItemError | None = None
+    index: int = Field(description="the item's place in the batch, from 0")
+    status: int = Field(description="the status a single issuance would answer: 201, 200 (a repeat), 4xx")
+    certificate: CertificateOut | None = Field(
+        default=None, description="the certificate, when issued or repeated"
+    )
+    error: ItemError | None = Field(default=None, description="the problem, when it failed")
 
     @model_serializer(mode="wrap")
     def _one_of(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -225,10 +256,10 @@ class BatchResult(BaseModel):
 
 
 class BatchOut(BaseModel):
-    results: list[BatchResult]
+    results: list[BatchResult] = Field(description="one result per item, in order")
 
 
-@router.post("/certificates/batch", response_model=BatchOut)
+@router.post("/certificates/batch", response_model=BatchOut, responses=problems(503))
 def issue_batch(body: BatchBody, caller: DepartmentDep, state: StateDep) -> BatchOut:
     """Issue up to ``limits.max_batch_items`` certificates; each item succeeds or fails alone and is
     committed with its chunk of 50 (resending the batch is safe: issuance is idempotent)."""
@@ -273,7 +304,9 @@ def _failure(index: int, status: int, code: str, detail: str, field: str | None)
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateOut, responses=problems(404))
-def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> CertificateOut:
+def read(
+    certificate_id: CertificateId, caller: CallerDep, session: ReadSessionDep, state: StateDep
+) -> CertificateOut:
     """A certificate, for its issuer, its holder and admins."""
     return certificate_out(state, _readable(state, session, certificate_id, caller), caller)
 
@@ -283,7 +316,9 @@ def read(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **problems(403, 404)},
 )
-def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, state: StateDep) -> Response:
+def read_file(
+    certificate_id: CertificateId, caller: CallerDep, session: ReadSessionDep, state: StateDep
+) -> Response:
     """The sealed PDF, for its issuer and its holder (it prints what admins see masked)."""
     cert = state.access.check_read_file(caller, get_certificate(session, certificate_id))
     pdf = state.blobs.get(cert.file_sha256)
@@ -298,7 +333,7 @@ def read_file(certificate_id: str, caller: CallerDep, session: ReadSessionDep, s
     "/certificates/{certificate_id}/status", response_model=CertificateOut, responses=problems(403, 404, 409)
 )
 def set_status(
-    certificate_id: str, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
+    certificate_id: CertificateId, body: StatusBody, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> CertificateOut:
     """Withhold, return, withdraw, cancel, revoke … along the lifecycle table."""
     cert = change_status(
@@ -320,7 +355,11 @@ def set_status(
     responses=problems(404, 409),
 )
 def change(
-    certificate_id: str, body: CertificateBody, caller: DepartmentDep, session: SessionDep, state: StateDep
+    certificate_id: CertificateId,
+    body: CertificateBody,
+    caller: DepartmentDep,
+    session: SessionDep,
+    state: StateDep,
 ) -> CertificateOut:
     """A change (变更): a new version; the old one stops being usable."""
     issued = new_version(

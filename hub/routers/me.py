@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, SessionDep, StateDep
 from hub.openapi import problems
 from hub.routers.certificates import CertificateOut, certificate_out
+from hub.routers.params import ConsentId, Offset, PageSize
 from hub.services import HOLDER_VISIBLE
 from sharing import consents
 from sharing.holders import signed_in_holder
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1/me", tags=["holders"], route_class=AdmissionR
 
 
 class MyCertificatesOut(BaseModel):
-    certificates: list[CertificateOut]
+    certificates: list[CertificateOut] = Field(description="the holder's certificates")
 
 
 @router.get("/certificates", response_model=MyCertificatesOut)
@@ -35,24 +36,27 @@ def certificates(caller: CallerDep, session: ReadSessionDep, state: StateDep) ->
 
 
 class OrganizationRef(BaseModel):
-    code: str | None
-    name: str | None
+    code: str | None = Field(description="the organization's USCC")
+    name: str | None = Field(description="its name")
 
 
 class AccessEntry(BaseModel):
-    at: datetime
-    action: str
-    organization: OrganizationRef
-    client_id: str | None
-    item_code: str | None
-    use_cause: str | None
-    certificates: list[str]
-    details: dict[str, Any]
+    at: datetime = Field(description="when the data was used")
+    action: str = Field(
+        description="how: sharing.lookup, sharing.plan, sharing.copy, sharing.copy_fetched, "
+        "sharing.verify_data …"
+    )
+    organization: OrganizationRef = Field(description="who used it")
+    client_id: str | None = Field(description="the API client it used")
+    item_code: str | None = Field(description="for which service item")
+    use_cause: str | None = Field(description="the use cause (用证事由) given")
+    certificates: list[str] = Field(description="the certificates given")
+    details: dict[str, Any] = Field(description="the rest of what was recorded")
 
 
 class AccessLogOut(BaseModel):
-    total: int
-    entries: list[AccessEntry]
+    total: int = Field(description="uses recorded in all")
+    entries: list[AccessEntry] = Field(description="this page of them, newest first")
 
 
 @router.get("/access-log", response_model=AccessLogOut)
@@ -60,8 +64,8 @@ def read_access_log(
     caller: CallerDep,
     session: ReadSessionDep,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: PageSize = 50,
+    offset: Offset = 0,
 ) -> AccessLogOut:
     """Who used the holder's data — which organization, when, for which item and why — newest first."""
     _, holder = signed_in_holder(state.vault, caller)
@@ -88,24 +92,28 @@ class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grantee: Annotated[str, Field(min_length=18, max_length=18, description="the portal's USCC")]
-    item_code: Annotated[str, Field(min_length=1, max_length=64)]
-    type_codes: list[Annotated[str, Field(min_length=21, max_length=21)]]
-    expires_at: datetime
+    item_code: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="the service item the consent is for"
+    )
+    type_codes: list[Annotated[str, Field(min_length=21, max_length=21)]] = Field(
+        description="the certificate types the portal may have"
+    )
+    expires_at: datetime = Field(description="when the consent ends")
 
 
 class ConsentOut(BaseModel):
-    id: str
-    grantee: str
-    item_code: str
-    type_codes: list[str]
-    created_at: datetime
-    expires_at: datetime
-    withdrawn_at: datetime | None
-    status: str
+    id: str = Field(description="the consent's id")
+    grantee: str = Field(description="the portal given consent (USCC)")
+    item_code: str = Field(description="the service item")
+    type_codes: list[str] = Field(description="the certificate types")
+    created_at: datetime = Field(description="when it was given")
+    expires_at: datetime = Field(description="when it ends")
+    withdrawn_at: datetime | None = Field(description="when the holder withdrew it")
+    status: str = Field(description="active, expired or withdrawn")
 
 
 class ConsentsOut(BaseModel):
-    consents: list[ConsentOut]
+    consents: list[ConsentOut] = Field(description="the holder's consents")
 
 
 def _consent_out(c: Consent, now: datetime) -> ConsentOut:
@@ -148,7 +156,9 @@ def list_consents(caller: CallerDep, session: ReadSessionDep, state: StateDep) -
 
 
 @router.delete("/consents/{consent_id}", status_code=204, response_class=Response, responses=problems(404))
-def withdraw_consent(consent_id: str, caller: CallerDep, session: SessionDep, state: StateDep) -> Response:
+def withdraw_consent(
+    consent_id: ConsentId, caller: CallerDep, session: SessionDep, state: StateDep
+) -> Response:
     """Withdraw a consent; the very next call of the portal no longer has it."""
     _, holder = signed_in_holder(state.vault, caller)
     consents.withdraw(session, actor=caller, holder=holder, consent_id=consent_id, now=state.clock())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, TimestampRate
@@ -69,7 +69,11 @@ async def ocsp_post(request: Request, state: StateDep, session: ReadSessionDep) 
     # A path the route cannot take (a line break in it) is no resource at all: 404.
     responses={200: {"content": {"application/ocsp-response": {}}}, **problems(404)},
 )
-def ocsp_get(encoded: str, state: StateDep, session: ReadSessionDep) -> Response:
+def ocsp_get(
+    encoded: Annotated[str, Path(description="the DER OCSP request, base64-encoded (RFC 6960 A.1)")],
+    state: StateDep,
+    session: ReadSessionDep,
+) -> Response:
     """OCSP over GET: the DER request base64-encoded in the path."""
     try:
         der = base64.b64decode(encoded, validate=False)

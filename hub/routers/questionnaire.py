@@ -13,6 +13,7 @@ from catalog.schemas import QuestionIn
 from hub.deps import ReadSessionDep
 from hub.openapi import problems
 from hub.routers.catalog_routing import catalog_router
+from hub.routers.params import OneThingCode
 
 router = catalog_router()
 
@@ -25,20 +26,20 @@ class QuestionnaireIn(BaseModel):
 
 class AnswerErrorOut(BaseModel):
     code: str = Field(description="unknown_question | invalid_option | not_applicable")
-    question_id: str
-    detail: str
+    question_id: str = Field(description="the question whose answer is wrong")
+    detail: str = Field(description="what is wrong")
 
 
 class ItemSummary(BaseModel):
-    code: str
-    name: str
-    org: str
+    code: str = Field(description="the service item's code")
+    name: str = Field(description="its name")
+    org: str = Field(description="the department deciding it (USCC)")
 
 
 class QuestionnaireOut(BaseModel):
     complete: bool = Field(description="every applicable question has a valid answer; items are final")
     items: list[str] = Field(description="item codes that apply given the answers so far")
-    item_details: list[ItemSummary]
+    item_details: list[ItemSummary] = Field(description="the items the answers lead to, with names")
     next_questions: list[QuestionIn] = Field(description="applicable questions still to answer, in order")
     asked: list[str] = Field(description="ids of every applicable question, in order")
     answers: dict[str, str] = Field(description="the answers taken into account")
@@ -46,7 +47,7 @@ class QuestionnaireOut(BaseModel):
 
 
 @router.post("/one-things/{code}/questionnaire", response_model=QuestionnaireOut, responses=problems(404))
-def answer_questionnaire(code: str, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
+def answer_questionnaire(code: OneThingCode, body: QuestionnaireIn, session: ReadSessionDep) -> Any:
     """The progressive questionnaire (递进式问卷): given the answers so far, the next questions and
     the items that apply. Public; nothing is stored."""
     one_thing = service.get_one_thing(session, code).body

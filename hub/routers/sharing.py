@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.admission import AdmissionRoute
@@ -33,12 +33,14 @@ class Strict(BaseModel):
 
 
 class HolderIn(Strict):
-    kind: Literal["111", "001"]
-    code: Annotated[str, Field(min_length=1, max_length=40)]
+    kind: Literal["111", "001"] = Field(description="111 a citizen, 001 an organization")
+    code: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="the holder's identity number or USCC"
+    )
 
 
 class LookupIn(Strict):
-    holder: HolderIn
+    holder: HolderIn = Field(description="whose certificates")
     item_code: ItemCode
     use_cause: UseCause
     type_codes: list[Annotated[str, Field(min_length=21, max_length=21)]] = Field(
@@ -47,7 +49,7 @@ class LookupIn(Strict):
 
 
 class LookupOut(BaseModel):
-    certificates: list[CertificateOut]
+    certificates: list[CertificateOut] = Field(description="the holder's certificates the portal may have")
 
 
 @router.post("/lookup", response_model=LookupOut, responses=problems(403))
@@ -67,34 +69,43 @@ def lookup_certificates(body: LookupIn, caller: CallerDep, session: SessionDep, 
 
 
 class PlanIn(Strict):
-    holder: HolderIn
+    holder: HolderIn = Field(description="whom the plan is for")
     use_cause: UseCause
-    one_thing: Annotated[str | None, Field(max_length=64)] = None
-    answers: dict[str, str] = Field(default_factory=dict)
-    items: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    one_thing: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, description="the one-thing (or give items)"
+    )
+    answers: dict[str, str] = Field(
+        description="the questionnaire's answers (question id → option value)", default_factory=dict
+    )
+    items: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        description="service items, without a one-thing", default_factory=list
+    )
 
 
 class MaterialOut(BaseModel):
-    item_code: str
-    code: str
-    name: str
-    required: bool
-    state: Literal["on_file", "upload", "tolerated", "commitment"]
-    certificate_id: str | None = None
-    data_resource: str | None = None
+    item_code: str = Field(description="the service item")
+    code: str = Field(description="the material's code in it")
+    name: str = Field(description="its name")
+    required: bool = Field(description="an application needs it")
+    state: Literal["on_file", "upload", "tolerated", "commitment"] = Field(
+        description="on_file (免提交: a certificate or data is at hand), upload, "
+        "tolerated (容缺), commitment (告知承诺)"
+    )
+    certificate_id: str | None = Field(default=None, description="the holder's certificate on file for it")
+    data_resource: str | None = Field(default=None, description="the data resource on file for it")
 
 
 class SourceOut(BaseModel):
-    certificate_id: str
-    field: str
+    certificate_id: str = Field(description="the certificate the value was read from")
+    field: str = Field(description="its face field")
 
 
 class FormValueOut(BaseModel):
-    item_code: str
-    name: str
-    label: str
-    value: Any = None
-    source: SourceOut | None = None
+    item_code: str = Field(description="the service item")
+    name: str = Field(description="the form field")
+    label: str = Field(description="how people read it")
+    value: Any = Field(default=None, description="the prefilled value; null: to fill in")
+    source: SourceOut | None = Field(default=None, description="where the value came from")
     overridden: list[str] = Field(
         default_factory=list, description="other usable certificates that disagree; the newest won"
     )
@@ -103,11 +114,11 @@ class FormValueOut(BaseModel):
 class PlanOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    items: list[str]
-    materials: list[MaterialOut]
-    form: list[FormValueOut]
-    complete: bool
-    pending_questions: list[str]
+    items: list[str] = Field(description="the service items the answers lead to")
+    materials: list[MaterialOut] = Field(description="the checklist: each material and how it is met")
+    form: list[FormValueOut] = Field(description="the form, prefilled (一表申请)")
+    complete: bool = Field(description="every question needed is answered")
+    pending_questions: list[str] = Field(description="questions still to answer")
 
 
 @router.post("/plan", response_model=PlanOut, responses=problems(403))
@@ -128,14 +139,16 @@ def plan(body: PlanIn, caller: CallerDep, session: SessionDep, state: StateDep) 
 
 
 class CopyIn(Strict):
-    certificate_id: Annotated[str, Field(min_length=1, max_length=100)]
+    certificate_id: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="the certificate to copy"
+    )
     item_code: ItemCode
     use_cause: UseCause
 
 
 class CopyOut(BaseModel):
-    url: str
-    expires_at: datetime
+    url: str = Field(description="where the annotated copy can be fetched, once, without a token")
+    expires_at: datetime = Field(description="when that URL stops working")
 
 
 @router.post("/copies", status_code=201, response_model=CopyOut, responses=problems(403, 404, 409))
@@ -163,7 +176,13 @@ def request_copy(body: CopyIn, caller: CallerDep, session: SessionDep, state: St
         410: {"description": "fetched already or expired"},
     },
 )
-def download_copy(token: str, session: SessionDep, state: StateDep) -> Response:
+def download_copy(
+    token: Annotated[
+        str, Path(description="the copy's one-time token, from the link POST /sharing/copies answered")
+    ],
+    session: SessionDep,
+    state: StateDep,
+) -> Response:
     """The annotated copy, once (the link is the credential); afterwards 410."""
     certificate_id, pdf = fetch_copy(session, token, now=state.clock())
     serial = certificate_id.split(".")[-3] if certificate_id.count(".") >= 3 else "copy"
@@ -178,15 +197,17 @@ def download_copy(token: str, session: SessionDep, state: StateDep) -> Response:
 
 
 class VerifyDataIn(Strict):
-    certificate_id: Annotated[str, Field(min_length=1, max_length=100)]
-    data: dict[str, Any]
+    certificate_id: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="the certificate to check against"
+    )
+    data: dict[str, Any] = Field(description="the values to check, by face field")
     item_code: ItemCode
     use_cause: UseCause
 
 
 class VerifyDataOut(BaseModel):
     result: int = Field(description="0 correct and valid … 7 partly wrong (docs/sharing.md)")
-    mismatched: list[str]
+    mismatched: list[str] = Field(description="the fields whose values differ")
 
 
 @router.post("/verify-data", response_model=VerifyDataOut, responses=problems(403))

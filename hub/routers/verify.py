@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from certificates.verification import CertificateSummary, Verification, verify_by_code, verify_pdf, verify_qr
+from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
 from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, VerifyRate
 from hub.openapi import problems
+from hub.routers.params import CertificateId
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], route_class=AdmissionRoute)
@@ -23,23 +24,46 @@ class SignatureOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    intact: bool
-    trusted: bool
-    signed_by: str | None
-    signed_at: datetime | None
-    timestamped: bool
-    level: str | None
-    indication: str
-    sub_indication: str | None
+    intact: bool = Field(description="the signed bytes are unchanged")
+    trusted: bool = Field(description="the seal's certificate chains to a trusted root")
+    signed_by: str | None = Field(description="the sealing department, from its certificate")
+    signed_at: datetime | None = Field(
+        description="when it was sealed (the timestamp's time when there is one)"
+    )
+    timestamped: bool = Field(description="a timestamp (时间戳) covers the signature")
+    level: str | None = Field(description="the PAdES level found: B-B, B-T, B-LT, B-LTA")
+    indication: str = Field(
+        description="ETSI EN 319 102-1 indication: TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE"
+    )
+    sub_indication: str | None = Field(description="the ETSI sub-indication, when not passed")
+
+
+class CertificateSummary(BaseModel):
+    """A certificate as any verifier is shown it (``certificates.verification.CertificateSummary``):
+    no holder code, no face data."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(description="the identifier (GB/T 36904)")
+    status: str = Field(description="01 有效 valid, 02 暂扣 withheld … (as on CertificateOut)")
+    type_name: str = Field(description="the certificate type's name: 出生医学证明")
+    issuer_name: str = Field(description="the issuing department's name")
+    issuer_code: str = Field(description="the issuing department (USCC)")
+    holder_name: str = Field(description="the holder's name, as on the certificate")
+    valid_until: date | None = Field(description="last day of validity; null: no end (长期)")
 
 
 class VerificationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    result: Literal["valid", "invalid", "indeterminate"]
-    signature: SignatureOut | None = None
-    certificate: CertificateSummary | None  # the domain's dataclass, as JSON
-    problems: list[str]
+    result: Literal["valid", "invalid", "indeterminate"] = Field(
+        description="valid, invalid, or indeterminate (the hub cannot tell)"
+    )
+    signature: SignatureOut | None = Field(default=None, description="the seal's report, for a PDF")
+    certificate: CertificateSummary | None = Field(
+        description="the certificate as the hub knows it; null when unknown"
+    )
+    problems: list[str] = Field(description="why it is not valid, for people")
 
 
 def verification_out(v: Verification) -> VerificationOut:
@@ -96,7 +120,7 @@ async def verify_upload(
     responses=problems(404, 429),
 )
 def verify_identifier(
-    certificate_id: str,
+    certificate_id: CertificateId,
     session: ReadSessionDep,
     state: StateDep,
     code: Annotated[str, Query(min_length=1, max_length=64, description="the verification code (核验码)")],
