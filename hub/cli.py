@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from hub.cli_applications import applications_app, tasks_app
 from hub.cli_audit import audit_app
@@ -15,7 +16,7 @@ from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_sharing import sharing_app
 from hub.cli_support import fail, prepared_state, print_json
-from hub.settings import Settings
+from hub.settings import Settings, describe_refusal
 from kernel.errors import DomainError
 
 app = typer.Typer(
@@ -205,13 +206,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except ValidationError as e:
-        # Settings refused by the environment (HUB_MASTER_KEY missing, a bad HUB_LIMITS__… rate):
-        # one line each, saying what to set, instead of a traceback.
-        for error in e.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
+    except (ValidationError, SettingsError) as e:
+        # Settings refused by the environment (HUB_MASTER_KEY missing, HUB_STORAGE__BACKEND=foo, a
+        # bad HUB_LIMITS__… rate): one line naming each variable, instead of a traceback.
+        typer.echo(f"error: {describe_refusal(e)}", err=True)
         sys.exit(2)
 
 
