@@ -5,7 +5,7 @@ CA issuers addresses, the timestamping certificate's CRL, the issuing CA's point
 CRL — and stays there for as long as the certificate lives. A hub started with another URL would
 seal new certificates pointing elsewhere than the ones already handed out, so ``hub serve`` (and
 every command that prepares the hub) refuses to: ``check`` compares the setting with the URL its
-PKI's certificates name. There is no other record to drift from them: the certificates are it.
+PKI's certificates name, read back from one of them. There is no other record to drift from them.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from pathlib import Path
 from cryptography import x509
 
 from hub.settings import Settings, normalise_public_url
-from signing.pki.profiles import CRL_PATH, ROOT_CRL_PATH
+from signing.pki.profiles import CRL_PATH
 
-# Certificates the hub itself issued with its public URL in their CRL distribution point, most
-# telling first: the timestamping certificate (always the hub's own, even under an imported CA),
-# the hub's own seal, the issuing CA (when the hub created it).
-_WITNESSES = ("tsa.crt.pem", "hub-seal.pem", "issuing.crt.pem")
+# The timestamping certificate: issued by the hub's CA with its public URL in the CRL distribution
+# point when the PKI is made (under an imported CA too), renewed on the same URL. Removing it is how
+# an operator moves the hub's new certificates to another URL (docs/signing.md): the next start
+# issues it again on the same key, naming the URL set then.
+WITNESS = "tsa.crt.pem"
 
 
 class PublicUrlMoved(Exception):
@@ -28,26 +29,20 @@ class PublicUrlMoved(Exception):
 
 
 def recorded_public_url(pki_directory: Path) -> str | None:
-    """The public URL the PKI in ``pki_directory`` was made with; None when there is no PKI yet."""
-    for name in _WITNESSES:
-        try:
-            cert = x509.load_pem_x509_certificate((pki_directory / name).read_bytes())
-        except (FileNotFoundError, ValueError):
-            continue
-        try:
-            points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-        except x509.ExtensionNotFound:
-            continue  # an imported CA names its own CRL, or none
-        for point in points:
-            for uri in point.full_name or []:
-                if not isinstance(uri, x509.UniformResourceIdentifier):
+    """The public URL the PKI in ``pki_directory`` was made with; None when there is no PKI yet
+    (or its record was removed to move the hub to another URL)."""
+    try:
+        cert = x509.load_pem_x509_certificate((pki_directory / WITNESS).read_bytes())
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except (FileNotFoundError, ValueError, x509.ExtensionNotFound):
+        return None
+    for point in points:
+        for uri in point.full_name or []:
+            if isinstance(uri, x509.UniformResourceIdentifier) and uri.value.endswith(CRL_PATH):
+                try:
+                    return normalise_public_url(uri.value.removesuffix(CRL_PATH))
+                except ValueError:
                     continue
-                for path in (ROOT_CRL_PATH, CRL_PATH):
-                    if uri.value.endswith(path):
-                        try:
-                            return normalise_public_url(uri.value.removesuffix(path))
-                        except ValueError:
-                            continue
     return None
 
 

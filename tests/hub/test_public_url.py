@@ -4,6 +4,7 @@ prepares the hub refuses another one). Runs ``hub`` as operators do, on SQLite a
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -163,6 +164,24 @@ def test_another_public_url_is_refused_in_one_line(served: Served, command: list
     # Nothing was renewed or re-issued under the other URL.
     assert (served.data_dir / "pki" / "tsa.crt.pem").read_bytes() == tsa
     assert recorded_public_url(served.data_dir / "pki") == served.url
+
+
+def test_moving_to_another_url_as_docs_signing_says(served: Served, tmp_path: Path) -> None:
+    """docs/signing.md: stop the hub, remove pki/tsa.crt.pem, set the new URL; the timestamping
+    certificate is issued again on its key, naming the new URL, which the hub then holds to."""
+    data_dir = tmp_path / "var"
+    shutil.copytree(served.data_dir, data_dir)
+    tsa_key = (data_dir / "pki" / "tsa.key.pem").read_bytes()
+    (data_dir / "pki" / "tsa.crt.pem").unlink()
+    new = "https://ecert.example.gov.cn"
+    add = ["orgs", "add", "--code", new_uscc("11310000"), "--name", "迁址测试局", "--kind", "department"]
+    r = _hub(_env(data_dir, served.database_url, new), *add)
+    assert r.returncode == 0, r.stderr
+    assert recorded_public_url(data_dir / "pki") == new
+    assert (data_dir / "pki" / "tsa.key.pem").read_bytes() == tsa_key
+    back = _hub(_env(data_dir, served.database_url, served.url), *add)
+    assert back.returncode == 2
+    assert back.stderr.startswith(f"error: HUB_PUBLIC_URL is {served.url} but ")
 
 
 def test_a_fresh_data_dir_has_no_recorded_url(tmp_path: Path) -> None:
