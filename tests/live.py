@@ -426,11 +426,15 @@ class LiveHubs:
     ) -> HubServer:
         """A server, not started yet (``launch``/``wait_ready`` start several at once)."""
         index = len(self.servers) + 1
+        data_dir = Path(data_dir or self.base_dir / f"data-{index}")
+        # Servers of one hub (one data dir, one PKI) share its public URL: the hub refuses another.
+        same = [s.public_url for s in self.servers if s.data_dir == data_dir]
         server = HubServer(
-            data_dir=data_dir or self.base_dir / f"data-{index}",
+            data_dir=data_dir,
             database_url=database_url,
             env_overrides=dict(env or {}),
             name=name or f"hub{index}",
+            public_url=same[0] if same else "",
         )
         self.servers.append(server)
         return server
