@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from hub.cli_applications import applications_app, tasks_app
 from hub.cli_audit import audit_app
@@ -15,7 +16,7 @@ from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_sharing import sharing_app
 from hub.cli_support import fail, prepared_state, print_json
-from hub.settings import Settings
+from hub.settings import Settings, describe_refusal, served_url
 from kernel.errors import DomainError
 
 app = typer.Typer(
@@ -56,7 +57,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (CPU-bound sealing scales with them).")] = 1,
 ) -> None:
-    """Run the API (migrating the database and creating keys first)."""
+    """Run the API (migrating the database and creating keys first).
+
+    Without ``HUB_PUBLIC_URL`` the public URL (written into seal certificates) is the address
+    served: ``http://HOST:PORT``."""
+    import os
+
     import uvicorn
 
     from hub.app import create_app
@@ -65,7 +71,19 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.log_level)
-    state = prepared_state()
+    log = logging.getLogger("hub.serve")
+    if "public_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"public_url": served_url(host, port)})
+        if workers > 1:  # the workers read their settings from the environment: the same URL
+            os.environ["HUB_PUBLIC_URL"] = settings.public_url
+        if host in ("0.0.0.0", "::"):  # noqa: S104 (comparing, not binding)
+            log.warning(
+                "serving on every address, but seal certificates will name %s: set HUB_PUBLIC_URL to "
+                "the URL verifiers reach",
+                settings.public_url,
+            )
+    state = prepared_state(settings)
+    log.info("public URL (written into seal certificates): %s", settings.public_url)
     if workers > 1:
         if settings.limits.rate_storage_url.startswith("memory"):
             logging.getLogger("hub.ratelimit").warning(
@@ -205,13 +223,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except ValidationError as e:
-        # Settings refused by the environment (HUB_MASTER_KEY missing, a bad HUB_LIMITS__… rate):
-        # one line each, saying what to set, instead of a traceback.
-        for error in e.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
+    except (ValidationError, SettingsError) as e:
+        # Settings refused by the environment (HUB_MASTER_KEY missing, HUB_STORAGE__BACKEND=foo, a
+        # bad HUB_LIMITS__… rate): one line naming each variable, instead of a traceback.
+        typer.echo(f"error: {describe_refusal(e)}", err=True)
         sys.exit(2)
 
 

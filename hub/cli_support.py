@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from hub.state import HubState
 
 
-def prepared_state() -> HubState:
-    """The hub's state with the schema migrated and keys in place (as ``hub serve`` has it)."""
-    from hub.bootstrap import prepare
+def prepared_state(settings: Settings | None = None) -> HubState:
+    """The hub's state with the schema migrated and keys in place (as ``hub serve`` has it).
 
-    return prepare(Settings())
+    Exits 2 with one line when ``HUB_PUBLIC_URL`` is not the URL the hub's certificates name.
+    """
+    from hub.bootstrap import prepare
+    from hub.public_url import PublicUrlMoved
+
+    try:
+        return prepare(settings or Settings())
+    except PublicUrlMoved as e:
+        raise fail(str(e)) from None
 
 
 def print_json(data: object) -> None:

@@ -9,16 +9,32 @@ default (SQLite in the data directory, local blobs, file keys) they require ``HU
 from __future__ import annotations
 
 import os
+import re
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from limits import RateLimitItem
 from limits import parse as parse_rate
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+_HTTP_URL = TypeAdapter(HttpUrl)
 
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "test", "xxx"}
 
@@ -32,11 +48,25 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _a_database_url(value: str | None) -> str | None:
+    if value:
+        try:
+            make_url(value)
+        except ArgumentError:
+            # never echoed: a database URL may carry a password
+            raise ValueError(
+                "must be a database URL such as postgresql://user:password@host:5432/hub"
+            ) from None
+    return value
+
+
 class DatabaseSettings(Section):
     # None: an SQLite file inside the data directory.
     url: str | None = None
     pool_size: int = 10
     echo: bool = False
+
+    _url = field_validator("url")(_a_database_url)
 
 
 class StorageSettings(Section):
@@ -204,7 +234,10 @@ class Settings(BaseSettings):
     # Generated into <data dir>/master.key when absent — only in development with the embedded
     # default (SQLite in the data dir, local blobs, file keys); required everywhere else.
     master_key: SecretStr | None = None
-    public_url: str = "http://127.0.0.1:8000"
+    # The base URL verifiers reach the hub at, written into every seal certificate (OCSP, CRL, CA
+    # issuers): http(s), a host, no query or fragment, no trailing slash. Unset, ``hub serve``
+    # derives it from the address it serves (``served_url``).
+    public_url: str = DEFAULT_PUBLIC_URL
     # The 行政区划代码 certificates issued on an application's approval carry (统一发证), unless the
     # application names its own.
     area_code: str = Field(default="310000", pattern=r"^[1-9]\d{5}$")
@@ -218,6 +251,21 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     limits: Limits = Field(default_factory=Limits)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    _database_url = field_validator("database_url")(_a_database_url)
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+        return level
+
+    @field_validator("public_url")
+    @classmethod
+    def _a_public_url(cls, value: str) -> str:
+        return normalise_public_url(value)
 
     @model_validator(mode="after")
     def _require_a_master_key_beyond_the_embedded_default(self) -> Settings:
@@ -288,6 +336,33 @@ class Settings(BaseSettings):
         return self.signing.pki_directory or self.data_dir / "pki"
 
 
+def normalise_public_url(value: str) -> str:
+    """``value`` as the hub writes it into certificates: an http(s) URL with a host and no query,
+    fragment or credentials, without a trailing slash (host lower-cased, default port dropped)."""
+    try:
+        url = _HTTP_URL.validate_python(value.strip())
+    except ValidationError:
+        raise ValueError(
+            f"must be an http(s) URL such as https://hub.example.gov.cn (got {value!r})"
+        ) from None
+    if url.query is not None or url.fragment is not None:
+        raise ValueError(f"must have no query or fragment (got {value!r})")
+    if url.username is not None or url.password is not None:
+        raise ValueError("must not carry a user name or password")
+    return str(url).rstrip("/")
+
+
+def served_url(host: str, port: int) -> str:
+    """The public URL of a hub served at ``host:port`` (``hub serve --host --port``) when
+    ``HUB_PUBLIC_URL`` is not set. A wildcard address (0.0.0.0, ::) names no host a verifier can
+    reach: the loopback address stands for it."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (naming the wildcard, not binding it)
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return normalise_public_url(f"http://{host}:{port}")
+
+
 def _placeholder(secret: SecretStr | None) -> bool:
     return secret is None or secret.get_secret_value().strip().lower() in PLACEHOLDERS
 
@@ -316,3 +391,31 @@ def load_master_key(settings: Settings) -> bytes:
             return text.encode()
         time.sleep(0.05)
     raise RuntimeError(f"{path} is empty")
+
+
+def describe_refusal(error: ValidationError | SettingsError) -> str:
+    """Why the environment's settings were refused, in one line naming each variable:
+    ``HUB_STORAGE__BACKEND: must be one of local, s3 (got 'foo')``."""
+    if isinstance(error, SettingsError):
+        # pydantic-settings could not decode a variable of a section or list as JSON.
+        field = re.search(r'field "([^"]+)"', str(error))
+        name = f"HUB_{field.group(1).upper()}" if field else "HUB_"
+        return (
+            f"{name} or one of its {name}__… variables: could not be read (a list or a section is "
+            """JSON, e.g. HUB_IDENTITY__ALGORITHMS='["ES256"]')"""
+        )
+    return "; ".join(_describe(e) for e in error.errors())
+
+
+def _describe(error: Any) -> str:
+    loc = [str(part) for part in error["loc"]]
+    name = "HUB_" + "__".join(loc).upper() if loc else ""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("literal_error", "enum"):
+        choices = ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+        message = f"must be one of {choices} (got {error['input']!r})"
+    elif kind == "extra_forbidden":
+        message = "is not a setting (check its spelling)"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    return f"{name}: {message}" if name else message

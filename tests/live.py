@@ -98,7 +98,12 @@ def new_uscc(prefix: str = "11310000") -> str:
 
 
 def hub_environment(
-    *, data_dir: Path, database_url: str | None, port: int, extra: Mapping[str, str] | None = None
+    *,
+    data_dir: Path,
+    database_url: str | None,
+    port: int,
+    extra: Mapping[str, str] | None = None,
+    public_url: str | None = None,
 ) -> dict[str, str]:
     """The process environment of a hub: ours without any ``HUB_*`` variable, then the hub's own."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HUB_")}
@@ -106,7 +111,7 @@ def hub_environment(
         {
             "HUB_DATA_DIR": str(data_dir),
             "HUB_MASTER_KEY": MASTER_KEY,
-            "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HUB_PUBLIC_URL": public_url or f"http://127.0.0.1:{port}",
             "HUB_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
@@ -153,12 +158,17 @@ class HubServer:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Written into the PKI's certificates at the first start and kept when the port changes (the
+    # hub refuses to start with another): the first port's URL unless given.
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
+        if not self.public_url:
+            self.public_url = f"http://127.0.0.1:{self.port}"
 
     # -- addresses and environment ----------------------------------------------------------------
 
@@ -185,7 +195,11 @@ class HubServer:
 
     def environment(self) -> dict[str, str]:
         return hub_environment(
-            data_dir=self.data_dir, database_url=self.database_url, port=self.port, extra=self.env_overrides
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            port=self.port,
+            extra=self.env_overrides,
+            public_url=self.public_url,
         )
 
     # -- process ----------------------------------------------------------------------------------
@@ -212,7 +226,7 @@ class HubServer:
         if self.running:
             raise LiveHubError(f"{self.name} is already running on {self.url}")
         if self.starts and not _port_is_free(self.port):
-            self.port = free_port()  # someone took it meanwhile; the public URL follows
+            self.port = free_port()  # someone took it meanwhile; the public URL stays
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"\n--- start #{self.starts} on port {self.port} ---\n".encode())
@@ -412,11 +426,15 @@ class LiveHubs:
     ) -> HubServer:
         """A server, not started yet (``launch``/``wait_ready`` start several at once)."""
         index = len(self.servers) + 1
+        data_dir = Path(data_dir or self.base_dir / f"data-{index}")
+        # Servers of one hub (one data dir, one PKI) share its public URL: the hub refuses another.
+        same = [s.public_url for s in self.servers if s.data_dir == data_dir]
         server = HubServer(
-            data_dir=data_dir or self.base_dir / f"data-{index}",
+            data_dir=data_dir,
             database_url=database_url,
             env_overrides=dict(env or {}),
             name=name or f"hub{index}",
+            public_url=same[0] if same else "",
         )
         self.servers.append(server)
         return server

@@ -250,7 +250,8 @@ def test_two_hub_serves_on_a_fresh_data_dir(fresh: Fresh, servers: list[subproce
         servers.append(
             subprocess.Popen(
                 [HUB, "serve", "--port", str(port)],
-                env=fresh.env(),
+                # two servers of one hub: one public URL (else each would name its own port)
+                env={**fresh.env(), "HUB_PUBLIC_URL": "https://hub.example.gov.cn"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,

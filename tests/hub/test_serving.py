@@ -77,9 +77,12 @@ def test_such_a_listener_alone_leaves_nagle_on() -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_hands_uvicorn_the_hub_protocol(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     runs: list[dict[str, Any]] = []
+    monkeypatch.setenv("HUB_PUBLIC_URL", "http://127.0.0.1:8000")  # serve would set it for its workers
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: runs.append(kwargs))
     settings = Settings()
-    monkeypatch.setattr(cli, "prepared_state", lambda: SimpleNamespace(settings=settings, close=lambda: None))
+    monkeypatch.setattr(
+        cli, "prepared_state", lambda *_: SimpleNamespace(settings=settings, close=lambda: None)
+    )
     result = CliRunner().invoke(cli.app, ["serve", "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     assert [r["http"] for r in runs] == [HTTPProtocol]
@@ -92,9 +95,12 @@ def test_serve_with_workers_says_when_rate_limits_are_counted_per_worker(
     monkeypatch: pytest.MonkeyPatch, storage: str, warned: bool
 ) -> None:
     monkeypatch.setenv("HUB_LIMITS__RATE_STORAGE_URL", storage)
+    monkeypatch.setenv("HUB_PUBLIC_URL", "http://127.0.0.1:8000")  # serve would set it for its workers
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
     settings = Settings()
-    monkeypatch.setattr(cli, "prepared_state", lambda: SimpleNamespace(settings=settings, close=lambda: None))
+    monkeypatch.setattr(
+        cli, "prepared_state", lambda *_: SimpleNamespace(settings=settings, close=lambda: None)
+    )
     result = CliRunner().invoke(cli.app, ["serve", "--workers", "3"])
     assert result.exit_code == 0, result.output
     assert ("HUB_LIMITS__RATE_STORAGE_URL" in result.output) is warned, result.output

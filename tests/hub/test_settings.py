@@ -132,3 +132,112 @@ def test_the_cli_says_what_to_set_in_one_line(tmp_path: Path) -> None:
         "error: HUB_MASTER_KEY must be set when the database is not the embedded SQLite in the data directory"
     ]
     assert not (tmp_path / "master.key").exists()
+
+
+def _hub_with(tmp_path: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update(HUB_DATA_DIR=str(tmp_path / "var"), **variables)
+    return subprocess.run(
+        [hub_executable(), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+REFUSED_SETTINGS: dict[str, tuple[dict[str, str], str]] = {
+    "storage-backend": (
+        {"HUB_STORAGE__BACKEND": "foo"},
+        "HUB_STORAGE__BACKEND: must be one of local, s3 (got 'foo')",
+    ),
+    "log-level": (
+        {"HUB_LOG_LEVEL": "LOUD"},
+        "HUB_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'LOUD')",
+    ),
+    "public-url": (
+        {"HUB_PUBLIC_URL": "notaurl"},
+        "HUB_PUBLIC_URL: must be an http(s) URL such as https://hub.example.gov.cn (got 'notaurl')",
+    ),
+    "public-url-query": (
+        {"HUB_PUBLIC_URL": "https://hub.example.gov.cn/?x=1"},
+        "HUB_PUBLIC_URL: must have no query or fragment (got 'https://hub.example.gov.cn/?x=1')",
+    ),
+    "database-url": (
+        {"HUB_DATABASE_URL": "notaurl"},
+        "HUB_DATABASE_URL: must be a database URL such as postgresql://user:password@host:5432/hub",
+    ),
+    "environment": ({"HUB_ENV": "prod"}, "HUB_ENV: must be one of development, production (got 'prod')"),
+    "misspelt": ({"HUB_STORAGE__BAKEND": "s3"}, "HUB_STORAGE__BAKEND: is not a setting (check its spelling)"),
+    "not-json": (
+        {"HUB_IDENTITY__ALGORITHMS": "ES256"},
+        "HUB_IDENTITY or one of its HUB_IDENTITY__… variables: could not be read (a list or a section is "
+        """JSON, e.g. HUB_IDENTITY__ALGORITHMS='["ES256"]')""",
+    ),
+    "production": (
+        {"HUB_ENV": "production"},
+        "HUB_MASTER_KEY must be set to a random value of at least 32 characters; the development "
+        "identity provider must be off (HUB_IDENTITY__DEV_PROVIDER=false)",
+    ),
+}
+
+
+@pytest.mark.parametrize("refused", REFUSED_SETTINGS.values(), ids=REFUSED_SETTINGS)
+def test_a_refused_setting_is_one_line_naming_the_variable(
+    tmp_path: Path, refused: tuple[dict[str, str], str]
+) -> None:
+    variables, says = refused
+    r = _hub_with(tmp_path, "db", "upgrade", **variables)
+    assert (r.returncode, r.stderr.splitlines(), r.stdout) == (2, [f"error: {says}"], "")
+    assert not (tmp_path / "var").exists()
+
+
+COMMANDS = {
+    "serve": ["serve", "--port", "9"],
+    "demo": ["demo"],
+    "clients": ["clients", "create", "--admin", "--name", "x"],
+    "dev-token": ["dev", "token", "--kind", "111", "--code", "110101199003074514", "--name", "张三"],
+    "audit": ["audit", "verify"],
+}
+
+
+@pytest.mark.parametrize("variable", ["HUB_STORAGE__BACKEND", "HUB_LOG_LEVEL"])
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS)
+def test_every_command_refuses_a_bad_setting_in_one_line(
+    tmp_path: Path, command: list[str], variable: str
+) -> None:
+    choices = {"HUB_STORAGE__BACKEND": "local, s3", "HUB_LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR, CRITICAL"}
+    r = _hub_with(tmp_path, *command, **{variable: "LOUD"})
+    assert (r.returncode, r.stderr.splitlines(), r.stdout) == (
+        2,
+        [f"error: {variable}: must be one of {choices[variable]} (got 'LOUD')"],
+        "",
+    )
+
+
+@pytest.mark.parametrize("level", ["debug", "Warning", "ERROR", " critical "])
+def test_log_levels_are_case_insensitive(level: str) -> None:
+    assert Settings(log_level=level).log_level == level.strip().upper()
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("https://hub.example.gov.cn/", "https://hub.example.gov.cn"),
+        ("https://Hub.Example.gov.cn:443/ecert/", "https://hub.example.gov.cn/ecert"),
+    ],
+)
+def test_the_public_url_is_normalised(given: str, kept: str) -> None:
+    assert Settings(public_url=given).public_url == kept
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "ftp://hub.example.gov.cn",
+        "http://",
+        "https://hub.example.gov.cn/#x",
+        "https://u:p@hub.example.gov.cn",
+    ],
+)
+def test_a_public_url_verifiers_cannot_use_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(public_url=url)
