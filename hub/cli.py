@@ -15,6 +15,7 @@ from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_sharing import sharing_app
 from hub.cli_support import fail, prepared_state, print_json
+from hub.extras import MissingExtra
 from hub.settings import Settings
 from kernel.errors import DomainError
 
@@ -212,6 +213,10 @@ def main() -> None:
             where = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
+        sys.exit(2)
+    except MissingExtra as e:
+        # A backend the settings ask for is not installed (HUB_STORAGE__BACKEND=s3 without minio).
+        typer.echo(f"error: {e}", err=True)
         sys.exit(2)
 
 
