@@ -121,3 +121,17 @@ def test_each_optional_backend_is_an_extra_the_tests_install() -> None:
         declared = {canonicalize_name(r.name) for r in _requirements(extra)}
         assert {canonicalize_name(d) for d in providers[module]} <= declared, extra
         assert not declared & {canonicalize_name(r.name) for r in _requirements(None)}, extra
+
+
+def test_run_tests_type_checks_every_package_mypy_is_configured_for() -> None:
+    """./run tests runs mypy on the packages it names; each strict package and hub must be among them."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    configured = {"hub"} | {
+        module.removesuffix(".*") for override in config["overrides"] for module in override["module"]
+    }
+    [command] = [
+        line.split("#", 1)[0].split()
+        for line in (ROOT / "run").read_text().splitlines()
+        if line.strip().startswith('"$VENV/bin/mypy"')
+    ]
+    assert configured <= set(command[1:]), f"./run tests leaves out {configured - set(command[1:])}"
