@@ -1,6 +1,7 @@
-"""What a fresh install gets: requirements.lock (the runtime, ``./run demo``) and requirements-test.lock
-(runtime, every optional backend and the test tools, ``./run tests``) pin every package with its
-hashes; pyproject.toml keeps lower bounds and the optional backends as extras (hub/extras.py)."""
+"""What a fresh install gets: requirements.lock (the runtime, ``./run demo``), requirements-test.lock
+(runtime, every optional backend and the test tools, ``./run tests``) and requirements-backends.lock
+(runtime and every optional backend, the Docker image) pin every package with its hashes;
+pyproject.toml keeps lower bounds and the optional backends as extras (hub/extras.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hub.extras import EXTRAS
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_LOCK = ROOT / "requirements.lock"
 TEST_LOCK = ROOT / "requirements-test.lock"
+BACKENDS_LOCK = ROOT / "requirements-backends.lock"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 REGENERATE = "regenerate the locks with ./run lock (README, Dependencies)"
 
@@ -68,25 +70,31 @@ def test_the_installed_versions_are_the_test_locks() -> None:
     )
 
 
-def test_the_runtime_lock_pins_what_the_tests_run_with() -> None:
-    runtime, test = _pins(RUNTIME_LOCK), _pins(TEST_LOCK)
-    assert runtime, "requirements.lock pins nothing"
+@pytest.mark.parametrize("lock", [RUNTIME_LOCK, BACKENDS_LOCK], ids=lambda path: path.name)
+def test_the_other_locks_pin_what_the_tests_run_with(lock: Path) -> None:
+    pins, test = _pins(lock), _pins(TEST_LOCK)
+    assert pins, f"{lock.name} pins nothing"
     differing = {
         name: (pin.version, test[name].version if name in test else None)
-        for name, pin in runtime.items()
+        for name, pin in pins.items()
         if name not in test or test[name].version != pin.version
     }
-    assert not differing, f"requirements.lock vs requirements-test.lock: {differing}: {REGENERATE}"
+    assert not differing, f"{lock.name} vs requirements-test.lock: {differing}: {REGENERATE}"
 
 
-@pytest.mark.parametrize("lock", [RUNTIME_LOCK, TEST_LOCK], ids=lambda path: path.name)
+@pytest.mark.parametrize("lock", [RUNTIME_LOCK, TEST_LOCK, BACKENDS_LOCK], ids=lambda path: path.name)
 def test_every_pin_carries_its_hashes(lock: Path) -> None:
     assert all(pin.hashes for pin in _pins(lock).values())
 
 
 @pytest.mark.parametrize(
     ("extra", "lock"),
-    [(None, RUNTIME_LOCK), *((extra, TEST_LOCK) for extra in PROJECT["optional-dependencies"])],
+    [
+        (None, RUNTIME_LOCK),
+        (None, BACKENDS_LOCK),
+        *((extra, BACKENDS_LOCK) for extra in EXTRAS),
+        *((extra, TEST_LOCK) for extra in PROJECT["optional-dependencies"]),
+    ],
     ids=lambda value: value.name if isinstance(value, Path) else (value or "runtime"),
 )
 def test_every_dependency_of_pyproject_is_locked_within_its_bounds(extra: str | None, lock: Path) -> None:
