@@ -14,13 +14,20 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The pinned runtime with every optional backend (S3, Elasticsearch, PKCS#11), then the hub itself.
+COPY requirements-backends.lock ./
+RUN pip install --require-hashes -r requirements-backends.lock
 COPY pyproject.toml README.md ./
 COPY hub ./hub
+COPY kernel ./kernel
+COPY audit ./audit
 COPY catalog ./catalog
 COPY certificates ./certificates
+COPY sharing ./sharing
+COPY applications ./applications
 COPY signing ./signing
 COPY migrations ./migrations
-RUN pip install .
+RUN pip install --no-deps .
 
 RUN useradd --system --uid 10001 --home-dir /data hub && mkdir -p /data && chown hub /data
 USER hub

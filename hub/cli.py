@@ -16,6 +16,7 @@ from hub.cli_catalog import catalog_app, search_app
 from hub.cli_ops import certificates_app, demo, pki_app, seals_app, signatures_app, storage_app, verify
 from hub.cli_sharing import sharing_app
 from hub.cli_support import fail, prepared_state, print_json
+from hub.extras import MissingExtra
 from hub.settings import Settings, describe_refusal, served_url
 from kernel.errors import DomainError
 
@@ -227,6 +228,10 @@ def main() -> None:
         # Settings refused by the environment (HUB_MASTER_KEY missing, HUB_STORAGE__BACKEND=foo, a
         # bad HUB_LIMITS__… rate): one line naming each variable, instead of a traceback.
         typer.echo(f"error: {describe_refusal(e)}", err=True)
+        sys.exit(2)
+    except MissingExtra as e:
+        # A backend the settings ask for is not installed (HUB_STORAGE__BACKEND=s3 without minio).
+        typer.echo(f"error: {e}", err=True)
         sys.exit(2)
 
 

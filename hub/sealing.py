@@ -23,6 +23,7 @@ from certificates.models import Seal
 from certificates.ports import SealedPdf
 from certificates.seals import pem
 from certificates.untrusted_pdf import TrustAnchors
+from hub.extras import require_extra
 from hub.settings import Settings
 from kernel.errors import NotFound
 from signing.crl import RevocationInfo, build_crl
@@ -97,6 +98,7 @@ class HubSigning:
     @staticmethod
     def _keystore(settings: Settings, master_key: bytes) -> KeyStore:
         if settings.signing.keystore == "pkcs11":
+            require_extra("pkcs11")
             from signing.pkcs11 import PKCS11KeyStore
 
             return PKCS11KeyStore(

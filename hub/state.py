@@ -21,6 +21,7 @@ from certificates.issuance import UnitsOfWork
 from certificates.ports import CertificateServices, Renderer
 from certificates.privacy import HolderVault
 from hub.db import make_engine, make_sessionmaker
+from hub.extras import require_extra
 from hub.identity import DevIdentityProvider, TokenVerifier, load_jwks_file
 from hub.observability import Metrics
 from hub.pdf_checks import PdfChecks
@@ -180,6 +181,7 @@ def file_cipher(signing: HubSigning, master_key: bytes) -> EnvelopeCipher:
 def build_blob_store(settings: Settings, cipher: EnvelopeCipher) -> BlobStore:
     """The configured store; every file it writes is sealed by ``cipher`` (certificates.envelope)."""
     if settings.storage.backend == "s3":
+        require_extra("s3")
         from certificates.blobstore_s3 import S3BlobStore
 
         store = S3BlobStore(
@@ -204,6 +206,7 @@ def build_search_index(settings: Settings) -> Any:
         return None
     if not settings.search.elasticsearch_url:
         raise ValueError("HUB_SEARCH__ELASTICSEARCH_URL is required with HUB_SEARCH__BACKEND=elasticsearch")
+    require_extra("elasticsearch")
     from catalog.search_es import ElasticsearchSearchIndex
 
     return ElasticsearchSearchIndex(settings.search.elasticsearch_url, settings.search.index_prefix)

@@ -122,3 +122,42 @@ def test_parse_detects_any_substitution_in_a_published_identifier() -> None:
             altered = text[:position] + replacement + text[position + 1 :]
             with pytest.raises(ValidationFailed):
                 parse(altered)
+
+
+def _mod_37_36_by_the_standard(body: str) -> str:
+    """The check character as /work/shared/docs/standards.md writes it, independently of the hub."""
+    p = 36
+    for c in body:
+        t = (p + ALPHABET.index(c)) % 36 or 36
+        p = (2 * t) % 37
+    return ALPHABET[(37 - p) % 36]
+
+
+def test_check_character_is_the_standards_mod_37_36_on_random_bodies() -> None:
+    rng = random.Random(7064)
+    bodies = [rng.choice(ALPHABET) for _ in range(200)]
+    bodies += ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(2, 120))) for _ in range(5000)]
+    bodies += [_random_body(rng) for _ in range(5000)]  # the lengths the hub issues: 49 to 74
+    for body in bodies:
+        assert check_character(body) == _mod_37_36_by_the_standard(body), body
+
+
+def test_every_issued_shape_keeps_verifying_with_its_check_character() -> None:
+    rng = random.Random(36904)
+    for _ in range(2000):
+        identifier = CertificateIdentifier(
+            "".join(rng.choice(ALPHABET) for _ in range(18)) + f"{rng.randint(0, 999):03d}",
+            "".join(rng.choice(ALPHABET) for _ in range(18)),
+            "".join(rng.choice(ALPHABET) for _ in range(rng.randint(7, 32))),
+            rng.randint(1, 999),
+        )
+        text = str(identifier)
+        assert text[-1] == _mod_37_36_by_the_standard(identifier.body)
+        assert parse(text) == identifier
+
+
+@pytest.mark.parametrize("body", ["abc", "ABC\n", "ABC*", "12 3", "Ａ1"])
+def test_check_character_refuses_what_the_library_would_not(body: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        check_character(body)
+    assert caught.value.field == "id"
