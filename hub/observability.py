@@ -70,6 +70,9 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic tells of its context and of every revision it runs at INFO: nine lines at each start.
+    # Start-up stays quiet: hub.migrate says in one line what it migrated; DEBUG shows Alembic's own.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
     # pyHanko warns on every B-LT seal that fetching is off: the hub supplies OCSP/CRL itself, on purpose.
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 
