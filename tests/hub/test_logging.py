@@ -316,3 +316,18 @@ def test_configure_logging_emits_json_and_silences_the_raw_access_log() -> None:
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
         logging.getLogger("uvicorn.access").disabled = saved[2]
+
+
+@pytest.mark.parametrize(
+    ("created", "ts"),
+    [
+        (1796281442.387, "2026-12-03T07:04:02.387Z"),
+        (1798761599.9996, "2026-12-31T23:59:59.999Z"),  # milliseconds cut, never rounded into next year
+        (1796281442.0, "2026-12-03T07:04:02.000Z"),
+    ],
+)
+def test_log_times_are_iso_8601_utc_with_milliseconds(created: float, ts: str) -> None:
+    """Whatever the server's zone: lines from hubs in two places sort and compare as they are."""
+    record = logging.LogRecord("hub.x", logging.INFO, __file__, 1, "hello", None, None)
+    record.created = created
+    assert json.loads(JsonFormatter().format(record))["ts"] == ts
