@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certificates.blobstore import BlobCorrupted
+from hub.observability import current_request_id
 from kernel.errors import (
     Conflict,
     DomainError,
@@ -99,6 +100,7 @@ def problem(
         "detail": detail,
         "code": code,
     }
+    extra["request_id"] = current_request_id()  # the caller's handle on the hub's log lines
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -179,5 +181,12 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not bad input: log the type and where it was raised — never the message, which may
         # carry data — and answer without a trace.
+        # Starlette calls this outside the request-id middleware; the id is still set there.
         log.error("unhandled %s on %s at %s", type(exc).__name__, _route(request), _origin(exc))
-        return problem(500, "internal_error", "The hub could not complete this request.")
+        rid = current_request_id()
+        return problem(
+            500,
+            "internal_error",
+            "The hub could not complete this request.",
+            headers={"X-Request-ID": rid} if rid else None,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,8 @@ from migrations.env_support import include_object
 from migrations.metadata import metadata
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+log = logging.getLogger("hub.migrate")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -30,8 +33,13 @@ def _with_connection(engine: Engine, fn: str, *args: str) -> None:
         if engine.dialect.name == "postgresql":
             # Two processes starting at once: the second waits, then finds nothing to do.
             conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         getattr(command, fn)(cfg, *args)
+        after = MigrationContext.configure(conn).get_current_revision()
+    # One line when a migration ran (Alembic's own lines show at DEBUG); none when there was nothing to do.
+    if after != before:
+        log.info("database schema migrated from %s to %s", before or "empty", after or "empty")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

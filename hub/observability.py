@@ -2,6 +2,11 @@
 
 Logs carry the route template, never the raw path or query (they can hold verification codes),
 and never headers, bodies, tokens or identity numbers.
+
+The request id is the caller's ``X-Request-ID`` when it is sane (``REQUEST_ID``: 1 to 128 letters,
+digits and ``._:+=/@-``), so a portal can follow its call through the hub's logs; anything else is
+replaced by an id of the hub's own, never echoed. The response's ``X-Request-ID``, every log line
+of the request and every problem body (``request_id``) carry it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -21,11 +27,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
+# A caller's request id the hub keeps: bounded, and nothing that could break a header or a log line.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/@-]{1,128}")
+
+
+def request_id_for(headers: Sequence[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Request-ID`` when it is sane (the first one sent), else a new id."""
+    for name, value in headers:
+        if name.lower() == b"x-request-id":
+            given = value.decode("latin-1")
+            if REQUEST_ID.fullmatch(given):
+                return given
+            break
+    return uuid.uuid4().hex[:16]
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered (None outside one)."""
+    rid = request_id_var.get()
+    return None if rid == "-" else rid
+
+
+def timestamp(created: float) -> str:
+    """A log record's time in ISO 8601, UTC, to the millisecond: ``2026-12-03T07:14:02.387Z``."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -45,6 +76,9 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic tells of its context and of every revision it runs at INFO: nine lines at each start.
+    # Start-up stays quiet: hub.migrate says in one line what it migrated; DEBUG shows Alembic's own.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
     # pyHanko warns on every B-LT seal that fetching is off: the hub supplies OCSP/CRL itself, on purpose.
     logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 
@@ -78,21 +112,25 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = uuid.uuid4().hex[:16]
+        rid = request_id_for(scope.get("headers", []))
         token = request_id_var.set(rid)
         start = time.perf_counter()
         status = 500
+        failed = False
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            failed = True
+            raise
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -113,7 +151,11 @@ class RequestContextMiddleware:
                     }
                 },
             )
-            request_id_var.reset(token)
+            # An unexpected error goes on to Starlette's ServerErrorMiddleware, outside this one: its
+            # 500 problem and uvicorn's line about the error belong to this request too. The id
+            # stays set for them; it ends with the request's task.
+            if not failed:
+                request_id_var.reset(token)
 
 
 class BodySizeLimitMiddleware:

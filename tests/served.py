@@ -1,10 +1,12 @@
 """A test's own hub application over real HTTP, and requests whose body is never sent.
 
-``served(app)`` runs uvicorn in a thread on a free loopback port (the app's lifespan included)
-and stops it at the end. ``send_unread`` sends a request straight through ASGI, inside a running
+``served(app)`` runs uvicorn in a thread on a free loopback port (the app's lifespan included),
+with the HTTP protocol ``hub serve`` uses (``hub.serving``), and stops it at the end.
+``send_unread`` sends a request straight through ASGI, inside a running
 ``TestClient`` (so the lifespan has run), and counts how often the app asked for the body.
 ``post_head_only`` sends a request head over a socket with only the first bytes of the body it
 announces, and reads the answer: a server that waited for the body would never answer.
+``raw_get`` sends a request line exactly as given (raw UTF-8 included), as curl does.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from urllib.parse import urlsplit
 import uvicorn
 from fastapi.testclient import TestClient
 
+from hub.serving import HTTPProtocol
+
 STARTUP_SECONDS = 30.0
 
 
 @contextlib.contextmanager
 def served(app: Any) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 (a free port); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, http=HTTPProtocol, log_config=None, access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="served-hub", daemon=True)
     thread.start()
@@ -94,6 +100,17 @@ def post_head_only(
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"0" * min(announced, 65536))
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response, response.read()
+
+
+def raw_get(base_url: str, target: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+    """``GET target`` with the target's bytes sent as they are (no percent-encoding); the answer."""
+    url = urlsplit(base_url)
+    head = [b"GET " + target + b" HTTP/1.1", b"Host: " + url.netloc.encode(), b"Connection: close"]
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response, response.read()

@@ -8,18 +8,22 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session
 
+from hub.app import create_app
 from hub.observability import JsonFormatter, configure_logging
 from hub.state import HubState
 from tests.factories import add_certificate_type, add_org, bearer, client_token, issue_body, new_uscc
+from tests.served import served
 
 # A valid resident identity number (the README's example).
 RIC = "110101199003074514"
@@ -88,6 +92,106 @@ def test_request_id_is_on_every_line_of_a_request(
     client.get("/api/v1/search", params={"q": "执照"})
     records = logs.records()
     assert records and all(r["request_id"] not in ("", "-") for r in records)
+
+
+# -- the caller's request id ------------------------------------------------------------------
+
+GENERATED_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def _lines_of(logs: Captured, request_id: str) -> list[dict[str, Any]]:
+    return [r for r in logs.records() if r["request_id"] == request_id]
+
+
+@pytest.mark.parametrize(
+    "given", ["portal-7f3a.2026:42", "a1b2c3d4-e5f6-4789-abcd-ef0123456789", "Root=1-x/y+z@w"]
+)
+def test_a_sane_request_id_of_the_caller_is_kept_echoed_and_logged(
+    client: TestClient, logs: Captured, session: Session, given: str
+) -> None:
+    r = client.get("/api/v1/search", params={"q": "执照"}, headers={"X-Request-ID": given})
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == given
+    assert [line["request_id"] for line in logs.records()] == [given] * len(logs.records())
+    assert [line["request_id"] for line in logs.access()] == [given]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        b"x" * 129,
+        b"",
+        b"two words",
+        b"<script>alert(1)</script>",
+        b'quote"d',
+        b"semi;colon",
+        "执照".encode(),
+        b"tab\there",
+    ],
+    ids=["too-long", "empty", "space", "markup", "quote", "semicolon", "utf8", "tab"],
+)
+def test_an_unsafe_request_id_is_replaced_never_echoed(
+    client: TestClient, logs: Captured, given: bytes
+) -> None:
+    r = client.get("/healthz", headers=[(b"X-Request-ID", given)])
+    assert r.status_code == 200
+    rid = r.headers["x-request-id"]
+    assert GENERATED_ID.fullmatch(rid), rid
+    assert [line["request_id"] for line in logs.access()] == [rid]
+    if given:
+        assert given.decode("latin-1") not in logs.text and given.decode("latin-1") not in r.headers.values()
+
+
+def test_the_first_request_id_counts_and_the_response_has_one(client: TestClient) -> None:
+    r = client.get("/healthz", headers=[(b"X-Request-ID", b"first-1"), (b"X-Request-ID", b"second-2")])
+    assert r.headers.get_list("x-request-id") == ["first-1"]
+
+
+def test_without_a_request_id_each_request_gets_its_own(client: TestClient) -> None:
+    ids = {client.get("/healthz").headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3 and all(GENERATED_ID.fullmatch(rid) for rid in ids)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/no/such/route", 404),
+        ("DELETE", "/healthz", 405),
+        ("GET", "/api/v1/search", 422),
+        ("GET", "/api/v1/certificates/x", 401),
+        ("GET", "/api/v1/organizations/91310000MA1K000000", 404),
+    ],
+)
+def test_every_problem_names_the_request(client: TestClient, method: str, path: str, status: int) -> None:
+    mine = client.request(method, path, headers={"X-Request-ID": "caller-1"})
+    theirs = client.request(method, path)
+    assert (mine.status_code, theirs.status_code) == (status, status)
+    assert mine.headers["content-type"].startswith("application/problem+json")
+    assert mine.json()["request_id"] == "caller-1"
+    assert theirs.json()["request_id"] == theirs.headers["x-request-id"]
+
+
+def test_an_unexpected_error_names_the_request_in_its_problem_header_and_every_log_line(
+    hub_state: HubState, logs: Captured
+) -> None:
+    """The 500 is answered by Starlette outside the request-id middleware, and uvicorn logs the
+    error after it: both still belong to the request."""
+    app = create_app(state=hub_state)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with served(app) as url:
+        r = httpx.get(f"{url}/boom", headers={"X-Request-ID": "caller-500"})
+    assert r.status_code == 500
+    assert r.headers.get_list("x-request-id") == ["caller-500"]
+    assert r.json()["code"] == "internal_error" and r.json()["request_id"] == "caller-500"
+    lines = _lines_of(logs, "caller-500")
+    loggers = [line["logger"] for line in lines]
+    assert "hub.errors" in loggers and "hub.access" in loggers and "uvicorn.error" in loggers, lines
+    errors = [r for r in logs.records() if r["level"] == "ERROR"]
+    assert errors and all(line["request_id"] == "caller-500" for line in errors), errors
 
 
 @pytest.fixture
@@ -212,3 +316,18 @@ def test_configure_logging_emits_json_and_silences_the_raw_access_log() -> None:
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
         logging.getLogger("uvicorn.access").disabled = saved[2]
+
+
+@pytest.mark.parametrize(
+    ("created", "ts"),
+    [
+        (1796281442.387, "2026-12-03T07:04:02.387Z"),
+        (1798761599.9996, "2026-12-31T23:59:59.999Z"),  # milliseconds cut, never rounded into next year
+        (1796281442.0, "2026-12-03T07:04:02.000Z"),
+    ],
+)
+def test_log_times_are_iso_8601_utc_with_milliseconds(created: float, ts: str) -> None:
+    """Whatever the server's zone: lines from hubs in two places sort and compare as they are."""
+    record = logging.LogRecord("hub.x", logging.INFO, __file__, 1, "hello", None, None)
+    record.created = created
+    assert json.loads(JsonFormatter().format(record))["ts"] == ts
