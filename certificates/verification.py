@@ -128,13 +128,12 @@ def verify_pdf(
     return Verification(result, info, report, problems)
 
 
-def pdf_verdict(
-    report: SignatureReport, cert: Certificate | None, today: date, *, copy_sealer: str | None = None
-) -> tuple[Result, tuple[str, ...]]:
-    """The answer for a PDF from its seal's report and its registry entry (None when there is none)."""
+def seal_verdict(report: SignatureReport) -> tuple[Result, list[str]]:
+    """What the seal alone says (its validation, and whether the file changed after sealing), before
+    the registry or a trust list has its say; an unsealed file is ``invalid``."""
     problems = list(report.problems)
     if not report.signed:
-        return "invalid", tuple(problems or ["the document carries no seal"])
+        return "invalid", problems or ["the document carries no seal"]
     result: Result
     if report.indication is Indication.TOTAL_FAILED or not report.intact:
         result = "invalid"
@@ -146,6 +145,16 @@ def pdf_verdict(
         result = "invalid"
         if not any("after" in p for p in problems):
             problems.append("the document was changed after it was sealed")
+    return result, problems
+
+
+def pdf_verdict(
+    report: SignatureReport, cert: Certificate | None, today: date, *, copy_sealer: str | None = None
+) -> tuple[Result, tuple[str, ...]]:
+    """The answer for a PDF from its seal's report and its registry entry (None when there is none)."""
+    result, problems = seal_verdict(report)
+    if not report.signed:
+        return result, tuple(problems)
     if cert is None:
         if result == "valid":
             result = "indeterminate"
@@ -205,20 +214,9 @@ def offline_verdict(report: SignatureReport, seals_in_force: set[int]) -> tuple[
     ``seals_in_force`` are the serial numbers of the seal certificates the list publishes (those
     not revoked when it was fetched). ``valid`` means sealed, intact, chaining to the list's roots
     by a seal in force; whether the certificate itself is still in force only the hub can say."""
-    problems = list(report.problems)
+    result, problems = seal_verdict(report)
     if not report.signed:
-        return "invalid", tuple(problems or ["the document carries no seal"])
-    result: Result
-    if report.indication is Indication.TOTAL_FAILED or not report.intact:
-        result = "invalid"
-    elif report.indication is Indication.INDETERMINATE:
-        result = "indeterminate"
-    else:
-        result = "valid"
-    if report.coverage is Coverage.MODIFIED or report.modified_after_signing:
-        result = "invalid"
-        if not any("after" in p for p in problems):
-            problems.append("the document was changed after it was sealed")
+        return result, tuple(problems)
     if report.signer_serial is not None and report.signer_serial not in seals_in_force:
         result = "invalid" if result == "invalid" else "indeterminate"
         problems.append(

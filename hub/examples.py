@@ -42,6 +42,26 @@ QR_PAYLOAD = (
     "G-CGW3%8K$*0CI6 8B"
 )
 
+BIRTH_CERTIFICATE_ISSUANCE: dict[str, Any] = {
+    "type_code": "11310000DEM0000131001",
+    "holder": {"name": "林小满", "kind": "111", "code": "310104202506010011"},
+    "external_id": "WJ-BIRTH-2025-000128",
+    "issued_on": "2025-06-03",
+    "valid_from": "2025-06-03",
+    "area_code": "310104",
+    "data": {
+        "certificate_number": "T310000250001",
+        "child_name": "林小满",
+        "child_gender": "女",
+        "birth_date": "2025-06-01",
+        "birth_place": "示范市徐汇区",
+        "mother_name": "林晓梅（演示）",
+        "mother_id_number": "310104199203154523",
+        "institution": "示范市妇幼保健院（演示）",
+    },
+}
+
+
 EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
     OrganizationPut: [{"name": "示范市卫生健康委员会（演示）", "kind": "department", "demo": True}],
     CertificateTypeIn: [
@@ -161,50 +181,8 @@ EXAMPLES: dict[type[BaseModel], list[dict[str, Any]]] = {
             },
         }
     ],
-    IssueBody: [
-        {
-            "type_code": "11310000DEM0000131001",
-            "holder": {"name": "林小满", "kind": "111", "code": "310104202506010011"},
-            "external_id": "WJ-BIRTH-2025-000128",
-            "issued_on": "2025-06-03",
-            "valid_from": "2025-06-03",
-            "area_code": "310104",
-            "data": {
-                "certificate_number": "T310000250001",
-                "child_name": "林小满",
-                "child_gender": "女",
-                "birth_date": "2025-06-01",
-                "birth_place": "示范市徐汇区",
-                "mother_name": "林晓梅（演示）",
-                "mother_id_number": "310104199203154523",
-                "institution": "示范市妇幼保健院（演示）",
-            },
-        }
-    ],
-    BatchBody: [
-        {
-            "items": [
-                {
-                    "type_code": "11310000DEM0000131001",
-                    "holder": {"name": "林小满", "kind": "111", "code": "310104202506010011"},
-                    "external_id": "WJ-BIRTH-2025-000128",
-                    "issued_on": "2025-06-03",
-                    "valid_from": "2025-06-03",
-                    "area_code": "310104",
-                    "data": {
-                        "certificate_number": "T310000250001",
-                        "child_name": "林小满",
-                        "child_gender": "女",
-                        "birth_date": "2025-06-01",
-                        "birth_place": "示范市徐汇区",
-                        "mother_name": "林晓梅（演示）",
-                        "mother_id_number": "310104199203154523",
-                        "institution": "示范市妇幼保健院（演示）",
-                    },
-                }
-            ]
-        }
-    ],
+    IssueBody: [BIRTH_CERTIFICATE_ISSUANCE],
+    BatchBody: [{"items": [BIRTH_CERTIFICATE_ISSUANCE]}],
     StatusBody: [{"status": "02", "reason": "出生医学证明信息核查中，暂扣"}],
     LookupIn: [
         {
