@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hub.web.pages import router
+from hub.web import catalog_pages, pages
 from hub.web.routing import install_error_pages
 from hub.web.security import SecurityHeadersMiddleware
 from hub.web.templating import STATIC
@@ -15,7 +15,8 @@ from hub.web.templating import STATIC
 def install(app: FastAPI) -> None:
     """Add the pages, ``/static`` and the error pages to ``app``; the headers middleware is added
     by ``add_headers`` last, so it wraps every response (API ones too)."""
-    app.include_router(router)
+    app.include_router(pages.router)
+    app.include_router(catalog_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app)
 

@@ -1,4 +1,4 @@
-"""The pages of the foundation: the home page, sign-in and sign-out (the development identity
+"""Sign-in and sign-out (the development identity
 provider). Pages translate HTTP to the same domain calls the API routers make, and decide nothing."""
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ def _local(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-@router.get("/")
-def home(request: Request) -> Response:
-    return render(request, "home.html")
 
 
 @router.get("/signin")

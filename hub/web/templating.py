@@ -39,6 +39,8 @@ def render(
         holder=holder.citizen if holder is not None else None,
         nav=NAV,
         path=request.url.path,
+        # this page with its query: where sign-in comes back to
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **(context or {}),
     )
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
