@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub import errors
+from hub import errors, web
 from hub.checkpointing import checkpoint_periodically
 from hub.examples import EXAMPLES
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
@@ -153,9 +153,11 @@ def create_app(
         app.include_router(router)
     document_problems(app)
     document_examples(app, EXAMPLES)
+    web.install(app)  # the pages, /static and the error pages (hub/web, docs/web.md)
 
     limits = (state.settings if state else settings or Settings()).limits
     routes = limits.pdf_routes() + limits.small_routes()
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=limits.max_body_bytes, routes=routes)
     app.add_middleware(RequestContextMiddleware)
+    web.add_headers(app)  # outermost: every response, API and pages, gets the security headers
     return app

@@ -17,7 +17,8 @@ from certificates.privacy import HolderVault
 from certificates.repository import holder_certificates
 from kernel.clock import today
 from sharing.holders import HolderRef
-from sharing.lookup import newest_first
+from sharing.lookup import newest_first, usable_certificates
+from sharing.policy import needed_item
 from sharing.uses import ACTIONS
 
 
@@ -72,3 +73,20 @@ def _entry(event: AuditEvent, names: dict[str, str]) -> AccessEntry:
         certificates=certificates,
         details=details,
     )
+
+
+def my_materials_on_file(
+    session: Session, vault: HolderVault, holder: HolderRef, items: Sequence[str], *, now: datetime
+) -> dict[tuple[str, str], str]:
+    """For the holder's own checklist (一次告知): (item code, material code) → the newest usable
+    certificate of the holder that satisfies the material. The holder reads their own certificates,
+    so no portal and no consent is involved, and nothing is recorded as a use of their data; data
+    resources a department pulls are a portal's business (``sharing.plan``) and are not shown."""
+    usable = usable_certificates(session, vault, holder, now=now)  # newest first
+    found: dict[tuple[str, str], str] = {}
+    for code in items:
+        for material in needed_item(session, code, field="items").materials:
+            cert = next((c for c in usable if c.type_code in material.certificate_types), None)
+            if cert is not None:
+                found[(code, material.code)] = cert.id
+    return found
