@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub import errors, web
+from hub import apidocs, errors, web
 from hub.checkpointing import checkpoint_periodically
 from hub.examples import EXAMPLES
 from hub.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
@@ -134,8 +134,11 @@ def create_app(
         description="Electronic certificates (电子证照), catalog and data sharing for 一件事一次办.",
         lifespan=lifespan,
         openapi_tags=TAGS,
+        docs_url=None,  # FastAPI's pages load from a CDN: hub/apidocs.py serves them offline
+        redoc_url=None,
     )
     errors.install(app)
+    apidocs.install(app)
     for router in (
         ops.router,
         organizations.router,

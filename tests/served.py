@@ -30,10 +30,11 @@ STARTUP_SECONDS = 30.0
 
 
 @contextlib.contextmanager
-def served(app: Any) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1 (a free port); yields its base URL."""
+def served(app: Any, *, port: int = 0) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1 (``port``, by default a free one), through the HTTP
+    protocol ``hub serve`` uses; yields its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, http=HTTPProtocol, log_config=None, access_log=False, lifespan="on"
+        app, host="127.0.0.1", port=port, http=HTTPProtocol, log_config=None, access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="served-hub", daemon=True)
