@@ -93,6 +93,14 @@ def find_organization(session: Session, code: str) -> OrganizationView | None:
     return None if row is None else OrganizationView(row.code, row.name, row.kind)
 
 
+def portals(session: Session) -> list[OrganizationView]:
+    """The registered portals (the organizations a holder may give consent to), by name."""
+    rows = session.scalars(
+        select(Organization).where(Organization.kind == "portal").order_by(Organization.name)
+    )
+    return [OrganizationView(row.code, row.name, row.kind) for row in rows]
+
+
 def find_items(session: Session, codes: Iterable[str]) -> dict[str, ItemView]:
     """The service items among ``codes`` that the catalog holds, by code (one query)."""
     wanted = set(codes)
