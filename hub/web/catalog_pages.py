@@ -7,6 +7,7 @@ answers so far, and the engine the API uses (``catalog.questionnaire.evaluate``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -19,9 +20,11 @@ from catalog.service import ONE_THING
 from hub.deps import ReadSessionDep, StateDep
 from hub.routers.params import OneThingCode
 from hub.routers.search import search_index
+from hub.web.apply import submit_context
 from hub.web.routing import PageRoute
 from hub.web.signin import HolderDep
 from hub.web.templating import render
+from kernel.db import unit_of_work
 from sharing.holders import signed_in_holder
 from sharing.me import my_materials_on_file
 
@@ -127,37 +130,47 @@ def guide_index(request: Request, session: ReadSessionDep) -> Response:
 
 
 @router.get("/guide/{code}")
-def guide(
-    request: Request, code: OneThingCode, session: ReadSessionDep, state: StateDep, holder: HolderDep
-) -> Response:
-    one_thing = service.get_one_thing(session, code).body
-    question_ids = {q.id for q in one_thing.questions}
-    # The answers so far: the query parameters named after the one-thing's questions.
-    answers = {k: v for k, v in request.query_params.items() if k in question_ids and len(v) <= 64}
-    result = evaluate(one_thing, answers)
-    asked = [
-        {
-            "question": q,
-            "answer": next((o.label for o in q.options if o.value == result.answers.get(q.id)), None),
-        }
-        for q in result.asked
-        if q.id in result.answers
-    ]
-    context: dict[str, Any] = {
-        "code": code,
-        "one_thing": one_thing,
-        "answers": dict(result.answers),
-        "asked": asked,
-        "errors": list(result.errors),
-        "complete": result.complete,
-        "question": result.next_questions[0] if result.next_questions else None,
-        "step": len(asked) + 1,
-        "signed_in": holder is not None,
-    }
-    if result.complete:
-        items = list(result.items)
-        names = find_items(session, items)
-        context["items"] = _item_views(
-            session, [c for c in items if c in names], _on_file(state, session, holder, items)
-        )
+def guide(request: Request, code: OneThingCode, state: StateDep, holder: HolderDep) -> Response:
+    context = guide_context(request, code, state, holder, request.query_params)
+    if context["complete"] and holder is not None:
+        context.update(submit_context(state, holder, code, context["one_thing"], context["answers"]))
     return render(request, "guide.html", context)
+
+
+def guide_context(
+    request: Request, code: str, state: Any, holder: Any, given: Mapping[str, str]
+) -> dict[str, Any]:
+    """The guide at the answers ``given``: the next question, or the checklist when complete."""
+    with unit_of_work(state.read_sessions) as session:
+        one_thing = service.get_one_thing(session, code).body
+        question_ids = {q.id for q in one_thing.questions}
+        # The answers so far: the parameters named after the one-thing's questions.
+        answers = {k: v for k, v in given.items() if k in question_ids and len(v) <= 64}
+        result = evaluate(one_thing, answers)
+        asked = [
+            {
+                "question": q,
+                "answer": next((o.label for o in q.options if o.value == result.answers.get(q.id)), None),
+            }
+            for q in result.asked
+            if q.id in result.answers
+        ]
+        context: dict[str, Any] = {
+            "code": code,
+            "one_thing": one_thing,
+            "answers": dict(result.answers),
+            "asked": asked,
+            "errors": list(result.errors),
+            "complete": result.complete,
+            "question": result.next_questions[0] if result.next_questions else None,
+            "step": len(asked) + 1,
+            "signed_in": holder is not None,
+            "form_items": None,
+        }
+        if result.complete:
+            items = list(result.items)
+            names = find_items(session, items)
+            context["items"] = _item_views(
+                session, [c for c in items if c in names], _on_file(state, session, holder, items)
+            )
+    return context
