@@ -199,6 +199,8 @@ class Limits(Section):
             ("POST", "/api/v1/applications(/pre-review)?", files_json),
             ("POST", "/api/v1/applications/[^/]+/supplements", files_json),
             ("POST", "/api/v1/commitments/[^/]+/fulfil", base64_json),
+            # the guide's 提交申请 form (hub/web/apply.py): the application's files as multipart
+            ("POST", "/guide/[^/]+/apply", self.max_application_files * multipart),
         ]
 
     def small_routes(self) -> list[tuple[str, str, int]]:
