@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hub.web import catalog_pages, pages
+from hub.web import catalog_pages, pages, verify
 from hub.web.routing import install_error_pages
 from hub.web.security import SecurityHeadersMiddleware
 from hub.web.templating import STATIC
@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
     by ``add_headers`` last, so it wraps every response (API ones too)."""
     app.include_router(pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(verify.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app)
 
