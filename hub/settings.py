@@ -194,6 +194,7 @@ class Limits(Section):
         files_json = self.max_application_files * 4 * -(-self.max_pdf_bytes // 3) + JSON_ENVELOPE_BYTES
         return [
             ("POST", "/api/v1/verify", multipart),
+            ("POST", "/verify/pdf", multipart),  # the /verify page's upload
             ("POST", "/api/v1/certificates", base64_json),
             ("POST", "/api/v1/certificates/[^/]+/versions", base64_json),
             ("POST", "/api/v1/applications(/pre-review)?", files_json),
@@ -210,6 +211,7 @@ class Limits(Section):
         hash or a few serial numbers (the PKI endpoints read their raw body whole)."""
         return [
             ("POST", "/api/v1/verify/qr", QR_BODY_BYTES),
+            ("POST", "/verify/(qr|code)", QR_BODY_BYTES),  # the /verify page's forms
             ("POST", "/pki/(tsa|ocsp)", PKI_REQUEST_BYTES),
             ("POST", "/api/v1/sharing/.*", JSON_ENVELOPE_BYTES),
             ("POST", "/api/v1/me/.*", JSON_ENVELOPE_BYTES),

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from certificates.verification import Verification, verify_by_code, verify_pdf, verify_qr
@@ -14,6 +15,7 @@ from hub.admission import AdmissionRoute
 from hub.deps import ReadSessionDep, StateDep, VerifyRate
 from hub.openapi import problems
 from hub.routers.params import CertificateId
+from hub.state import HubState
 from kernel.errors import PayloadTooLarge, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], route_class=AdmissionRoute)
@@ -89,7 +91,13 @@ async def verify_upload(
     and its body bounded by ``Limits.pdf_routes``; only a file within ``max_pdf_bytes`` is read,
     and only in a PDF worker (``hub.pdf_checks``): a file that needs more time or memory than
     ``Limits.pdf_check_*`` is a 422 ``pdf_too_complex``."""
-    limit = state.settings.limits.max_pdf_bytes
+    data = await read_pdf(file, state.settings.limits.max_pdf_bytes)
+    return verification_out(await run_in_threadpool(check_pdf, session, state, data))
+
+
+async def read_pdf(file: UploadFile, limit: int) -> bytes:
+    """The uploaded file, read only when it is within ``limit`` bytes (PayloadTooLarge past it,
+    ValidationFailed when it is empty). The ``/verify`` page reads its upload the same way."""
     too_large = PayloadTooLarge(f"the file exceeds {limit} bytes", code="payload_too_large")
     if file.size is not None and file.size > limit:
         raise too_large
@@ -98,19 +106,21 @@ async def verify_upload(
         raise too_large
     if not data:
         raise ValidationFailed("the file is empty", field="file")
+    return data
 
-    def work() -> Verification:
-        report = state.validate(session, data)
-        return verify_pdf(
-            session,
-            data,
-            report,
-            state.today(),
-            copy_sealer=state.settings.signing.operator_code,
-            declared=lambda: state.pdf_checks.declared_identifier(data),
-        )
 
-    return verification_out(await run_in_threadpool(work))
+def check_pdf(session: Session, state: HubState, data: bytes) -> Verification:
+    """A PDF's seal, read in a PDF worker (``hub.pdf_checks``), then the registry. Blocking: called
+    in a worker thread, by the API and by the ``/verify`` page."""
+    report = state.validate(session, data)
+    return verify_pdf(
+        session,
+        data,
+        report,
+        state.today(),
+        copy_sealer=state.settings.signing.operator_code,
+        declared=lambda: state.pdf_checks.declared_identifier(data),
+    )
 
 
 @router.get(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hub.web import apply, catalog_pages, me, pages
+from hub.web import apply, catalog_pages, me, pages, verify
 from hub.web.routing import install_error_pages
 from hub.web.security import SecurityHeadersMiddleware
 from hub.web.templating import STATIC
@@ -19,6 +19,7 @@ def install(app: FastAPI) -> None:
     app.include_router(catalog_pages.router)
     app.include_router(me.router)
     app.include_router(apply.router)
+    app.include_router(verify.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_pages(app)
 
