@@ -248,6 +248,7 @@ ROWS: list[Row] = [
     *(Row("GET", path, fixed("GET", path), everyone()) for path in ("/openapi.json", "/docs", "/redoc")),
     Row("GET", "/docs/oauth2-redirect", fixed("GET", "/docs/oauth2-redirect"), everyone()),
     Row("GET", "/static/apidocs/{path}", fixed("GET", "/static/apidocs/swagger-init.js"), everyone()),
+    Row("GET", "/static/{path}", fixed("GET", "/static/hub.css"), everyone()),  # the pages' own files
     *(Row("GET", path, fixed("GET", path), everyone()) for path in ("/healthz", "/readyz", "/metrics")),
     # --- the catalog: anyone reads, the operators write
     Row(
