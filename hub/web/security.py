@@ -12,9 +12,11 @@ How to use CSRF in a page (consent grant/withdraw, application submit …):
 The token is a signed double submit (OWASP): each browser gets a random ``hub_csrf`` cookie
 (HttpOnly, SameSite=Strict), and the form carries HMAC-SHA256(key, cookie) under a key derived
 from the master key — a cookie planted by a neighbouring site cannot be paired with a valid token
-without the key. The cookie is set with the first page that renders a form. Hand-written (thirty
-lines of ``hmac``) because the maintained libraries check a header, which a form without
-JavaScript cannot send.
+without the key — and the HMAC covers the sign-in session cookie too, so a pair obtained by an
+attacker in their own session (then tossed into the victim's browser from a sibling subdomain) is
+no good in the victim's session. The cookie is set with the first page that renders a form.
+Hand-written (thirty lines of ``hmac``) because the maintained libraries check a header, which a
+form without JavaScript cannot send.
 
 Headers (``SecurityHeadersMiddleware``): every response gets ``X-Content-Type-Options: nosniff``,
 ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` and the pages' Content-Security-Policy
@@ -34,6 +36,7 @@ from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.state import HubState
+from hub.web.signin import SESSION_COOKIE
 from kernel.errors import Forbidden
 
 CSP = (
@@ -64,9 +67,15 @@ def _key(state: HubState) -> bytes:
     return hmac.new(state.master_key, b"hub web csrf v1", hashlib.sha256).digest()
 
 
-def token_for(state: HubState, cookie: str) -> str:
-    """The form token that goes with a CSRF cookie."""
-    return hmac.new(_key(state), cookie.encode(), hashlib.sha256).hexdigest()
+def token_for(state: HubState, cookie: str, session: str = "") -> str:
+    """The form token that goes with a CSRF cookie and the sign-in session it was rendered in."""
+    message = cookie.encode() + b"\x00" + session.encode()
+    return hmac.new(_key(state), message, hashlib.sha256).hexdigest()
+
+
+def _session(request: Request) -> str:
+    """The sign-in cookie as sent (empty when signed out): a token is good for that session only."""
+    return request.cookies.get(SESSION_COOKIE, "")
 
 
 def _cookie(request: Request) -> str:
@@ -83,7 +92,7 @@ def _cookie(request: Request) -> str:
 
 def csrf_token(request: Request) -> str:
     """The token this browser's forms carry."""
-    return token_for(request.app.state.hub, _cookie(request))
+    return token_for(request.app.state.hub, _cookie(request), _session(request))
 
 
 def csrf_field(request: Request) -> Markup:
@@ -99,7 +108,7 @@ async def require_csrf(request: Request) -> None:
     if (
         not cookie
         or not isinstance(sent, str)
-        or not hmac.compare_digest(sent, token_for(request.app.state.hub, cookie))
+        or not hmac.compare_digest(sent, token_for(request.app.state.hub, cookie, _session(request)))
     ):
         raise CsrfRefused(
             "the form is out of date or came from another site; reload the page", code="csrf_failed"

@@ -261,6 +261,21 @@ def test_signout_without_the_csrf_token_keeps_the_holder_signed_in(client: TestC
     assert "已登录" in read(client.get("/").text).text
 
 
+def test_a_token_from_another_session_is_refused(client: TestClient, hub_state: HubState) -> None:
+    """A (cookie, token) pair an attacker got signed out, or in a session of their own, and then
+    planted in the victim's browser is no good in the victim's session."""
+    sign_in(client)
+    cookie = client.cookies["hub_csrf"]
+    for session in ("", "an attacker's own session"):
+        r = client.post(
+            "/signout", data={"csrf_token": token_for(hub_state, cookie, session)}, follow_redirects=False
+        )
+        assert r.status_code == 403, session
+    assert "已登录" in read(client.get("/").text).text
+    mine = token_for(hub_state, cookie, client.cookies["hub_session"])
+    assert client.post("/signout", data={"csrf_token": mine}, follow_redirects=False).status_code == 303
+
+
 def test_the_csrf_cookie_is_httponly_and_strict(client: TestClient) -> None:
     r = client.get("/signin")
     cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("hub_csrf="))
