@@ -132,6 +132,7 @@ def demo(
     }
     print_json(
         {
+            "site": f"{url}/",  # the pages: search, guides, verification, /me (sign in as the demo citizen)
             "api_docs": f"{url}/docs",
             "search": f"{url}/api/v1/search?q=执照",
             "trust_list": f"{url}/api/v1/trust",
