@@ -74,3 +74,29 @@ def test_she_grants_a_consent_and_withdraws_it(page: Page, web_hub: WebHub) -> N
     withdrawn = consent_row(page)
     expect(withdrawn).to_contain_text("已撤回")
     expect(withdrawn.get_by_role("button")).to_have_count(0)
+
+
+def lines_of(cell: Locator) -> int:
+    """How many lines the browser lays the cell's text out on."""
+    return int(
+        cell.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e);"
+            " return r.getClientRects().length; }"
+        )
+    )
+
+
+def test_the_certificate_table_reads_at_desktop_width(page: Page, web_hub: WebHub) -> None:
+    # A certificate identifier is one long word: unbroken, it took the table's width and squeezed
+    # the other columns to a character a line (证/照/类/型). It breaks anywhere instead, and the
+    # headings stay on one line.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in_to_me(page, web_hub.url)
+    table = page.get_by_role("region", name="我的证照").get_by_role("table")
+    for header in ("证照类型", "发证机关", "证照标识", "状态", "有效期"):
+        assert lines_of(table.get_by_role("columnheader", name=header)) == 1, header
+    rows = table.get_by_role("row").all()[1:]
+    assert rows
+    for row in rows:
+        type_name, issuer = row.get_by_role("cell").nth(0), row.get_by_role("cell").nth(1)
+        assert lines_of(type_name) <= 2 and lines_of(issuer) <= 2, row.inner_text()
