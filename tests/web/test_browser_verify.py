@@ -5,19 +5,24 @@ off. On SQLite and PostgreSQL (``web_hub``), the network cut to the hub."""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from catalog.organizations import get_organization
 from certificates.identifiers import parse
 from certificates.repository import get_certificate
 from hub.demo import BIRTH_CERTIFICATE
-from tests.web.browser import BrowserLog, WebHub
+from signing.qr.image import qr_png
+from tests.hub.test_verify_qr import scan_qr
+from tests.web.browser import BrowserLog, WebHub, another_chromium, cut_off_page
 
 
 @dataclass(frozen=True)
@@ -130,3 +135,53 @@ def test_the_upload_works_without_javascript(
     expect(page.locator("#answer")).to_contain_text(genuine.issuer)
     # the camera section is shown by its script only: without JavaScript it stays hidden
     expect(page.locator("#scan")).to_be_hidden()
+
+
+# --- the camera ----------------------------------------------------------------------------------
+
+FRAME_W, FRAME_H = 640, 480
+
+
+def qr_video(text: str, path: Path) -> None:
+    """A Y4M video (4:2:0) of ``text``'s QR code drawn as the hub draws it, on white: the grey image
+    is the luma plane, the chroma planes are neutral (128). Chromium's fake camera plays it."""
+    code = Image.open(io.BytesIO(qr_png(text, scale=1)))
+    scale = max(1, min(FRAME_W, FRAME_H) * 9 // 10 // code.width)
+    code = code.resize((code.width * scale, code.height * scale), Image.Resampling.NEAREST)
+    frame = Image.new("L", (FRAME_W, FRAME_H), 255)
+    frame.paste(code, ((FRAME_W - code.width) // 2, (FRAME_H - code.height) // 2))
+    chroma = bytes([128]) * (FRAME_W // 2 * FRAME_H // 2 * 2)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{FRAME_W} H{FRAME_H} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(10):
+            out.write(b"FRAME\n" + frame.tobytes() + chroma)
+
+
+@pytest.fixture(scope="module")
+def camera_browser(
+    browser: Browser, genuine: Genuine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """A chromium whose camera films the genuine certificate's QR code."""
+    folder = tmp_path_factory.mktemp("camera")
+    (folder / "c.pdf").write_bytes(genuine.pdf)
+    video = folder / "qr.y4m"
+    qr_video(scan_qr(genuine.pdf, folder), video)
+    args = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]
+    with another_chromium(browser, args) as launched:
+        yield launched
+
+
+def test_the_camera_scans_the_qr_code(
+    camera_browser: Browser, web_hub: WebHub, genuine: Genuine, browser_log: BrowserLog
+) -> None:
+    with cut_off_page(camera_browser, web_hub.url, browser_log, permissions=["camera"]) as page:
+        page.goto(f"{web_hub.url}/verify")
+        scan = page.get_by_role("region", name="用摄像头扫描二维码")
+        expect(scan).to_be_visible()  # shown by its script: the page is a secure context (loopback)
+        scan.get_by_role("button", name="打开摄像头扫描").click()
+        # the code read in the browser is put in the QR form and submitted: the hub's answer
+        expect(page.locator("#answer-title")).to_have_text(re.compile(r"核验结果：\s*有效"))
+        expect(page.locator("#answer")).to_contain_text(genuine.id)
+        expect(page.get_by_label("二维码中的文字（用任意扫码工具读出后粘贴）")).not_to_be_empty()
+    problems = browser_log.problems()
+    assert not problems, "\n".join(problems)
