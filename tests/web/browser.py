@@ -14,6 +14,9 @@ headless. A test under ``tests/web`` asks for these fixtures (``tests/web/confte
             page.goto(web_hub.url + "/docs")
             expect(page.locator(".opblock").first).to_be_visible()
 
+``no_js_page`` (per test) — the same as ``page`` with JavaScript disabled in its context: what a
+    browser without scripts sees (the pages must work without them).
+
 ``browser_log`` (per test) — the ``BrowserLog`` of that test's page: ``off_origin`` (URLs),
     ``console_errors``, ``page_errors``. A test that expects a console error says so before it
     happens: ``browser_log.allow(r"regex")`` (searched in each console error's text); nothing
@@ -43,7 +46,7 @@ headless. A test under ``tests/web`` asks for these fixtures (``tests/web/confte
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -150,17 +153,43 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+@contextmanager
+def another_chromium(browser: Browser, extra_args: Sequence[str]) -> Iterator[Browser]:
+    """A second chromium with ``extra_args`` on its command line, started by the Playwright that
+    started ``browser`` (a thread has one sync Playwright at a time); closed at the end."""
+    launched = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
 def origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
 
 
 @contextmanager
-def cut_off_page(browser: Browser, hub_url: str, log: BrowserLog) -> Iterator[Page]:
+def cut_off_page(
+    browser: Browser,
+    hub_url: str,
+    log: BrowserLog,
+    *,
+    java_script_enabled: bool = True,
+    permissions: Sequence[str] = (),
+) -> Iterator[Page]:
     """A page in a new context that reaches the hub's origin and nothing else; ``log`` records
-    what it tried elsewhere and the errors it logged. Closed at the end."""
+    what it tried elsewhere and the errors it logged. Closed at the end. With
+    ``java_script_enabled=False`` the pages' scripts do not run (progressive enhancement);
+    ``permissions`` are granted to the hub's origin (``["camera"]``)."""
     hub_origin = origin(hub_url)
-    context: BrowserContext = browser.new_context(locale="zh-CN", service_workers="block")
+    context: BrowserContext = browser.new_context(
+        locale="zh-CN", service_workers="block", java_script_enabled=java_script_enabled
+    )
+    if permissions:
+        context.grant_permissions(list(permissions), origin=hub_url)
 
     def only_the_hub(route: Route) -> None:
         url = route.request.url

@@ -1,5 +1,5 @@
-"""The browser tests' fixtures: ``browser``, ``web_hub``, ``page``, ``browser_log`` (documented in
-tests/web/browser.py)."""
+"""The browser tests' fixtures: ``browser``, ``web_hub``, ``page``, ``no_js_page``, ``browser_log``
+(documented in tests/web/browser.py)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def browser_log() -> BrowserLog:
 @pytest.fixture
 def page(browser: Browser, web_hub: WebHub, browser_log: BrowserLog) -> Iterator[Page]:
     with cut_off_page(browser, web_hub.url, browser_log) as opened:
+        yield opened
+    problems = browser_log.problems()
+    assert not problems, "the page did what a test page must not:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def no_js_page(browser: Browser, web_hub: WebHub, browser_log: BrowserLog) -> Iterator[Page]:
+    with cut_off_page(browser, web_hub.url, browser_log, java_script_enabled=False) as opened:
         yield opened
     problems = browser_log.problems()
     assert not problems, "the page did what a test page must not:\n" + "\n".join(problems)
