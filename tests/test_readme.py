@@ -22,7 +22,8 @@ DEFAULT_ADDRESS = "export HUB=http://127.0.0.1:8000"
 def walkthrough() -> list[str]:
     """The ``sh`` blocks of the README's "Try it" section, in order."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Try it") : text.index("## Configuration")]
+    start = text.index("### Try it")
+    section = text[start : text.index("\n#", start + 1)]  # up to the next heading
     return re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
 
 
