@@ -20,7 +20,7 @@ from catalog.service import ONE_THING
 from hub.deps import ReadSessionDep, StateDep
 from hub.routers.params import OneThingCode
 from hub.routers.search import search_index
-from hub.web.apply import submit_context
+from hub.web.apply import demo_portal_registered, submit_context
 from hub.web.routing import PageRoute
 from hub.web.signin import HolderDep
 from hub.web.templating import render
@@ -132,7 +132,7 @@ def guide_index(request: Request, session: ReadSessionDep) -> Response:
 @router.get("/guide/{code}")
 def guide(request: Request, code: OneThingCode, state: StateDep, holder: HolderDep) -> Response:
     context = guide_context(request, code, state, holder, request.query_params)
-    if context["complete"] and holder is not None:
+    if context["complete"] and holder is not None and demo_portal_registered(state):
         context.update(submit_context(state, holder, code, context["one_thing"], context["answers"]))
     return render(request, "guide.html", context)
 

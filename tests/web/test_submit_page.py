@@ -79,6 +79,18 @@ def test_signed_in_the_checklist_ends_in_the_submit_form(client: TestClient, sto
     assert "授权门户使用" not in page.text  # the demo consents are in force
 
 
+def test_without_the_demo_portal_the_signed_in_guide_ends_at_its_checklist(
+    client: TestClient, story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub whose catalog has no demo portal (not the demo) still shows the checklist, with what is
+    on file, and no form to file through a portal it does not have."""
+    monkeypatch.setattr("hub.web.apply.DEMO_PORTAL", "91310000MA1FL0000X")  # registered nowhere
+    sign_in(client)
+    page = checklist(client)
+    assert "已有" in page.text and "需提交" in page.text
+    assert not any(str(i.get("name", "")).startswith("nonce") for i in page.inputs)
+
+
 def test_signed_out_there_is_no_submit_form(client: TestClient, story: Story) -> None:
     page = checklist(client)
     assert not any(str(i.get("name", "")).startswith("nonce") for i in page.inputs)
