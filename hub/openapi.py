@@ -38,7 +38,7 @@ class ProblemFieldError(BaseModel):
 
 
 class PreReviewProblem(BaseModel):
-    item_code: str | None = Field(description="the service item at fault (None: the application as a whole)")
+    item_code: str | None = Field(description="the service item at fault (null: the application as a whole)")
     code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
     detail: str = Field(description="what the pre-review found, for people")
     material: str | None = Field(default=None, description="the material at fault, by its code in the item")

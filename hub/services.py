@@ -11,13 +11,16 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 import applications.repository
-from applications import completion
+from applications import completion, intake
 from applications.completion import Completion
 from applications.events import ACTIONS as APPLICATION_ACTIONS
+from applications.intake import Submitted
+from applications.requests import ApplicationRequest
 from catalog.models import Organization
 from catalog.organizations import put_organization
 from certificates import maintenance
 from hub.state import HubState
+from kernel.actor import Actor
 from kernel.db import unit_of_work
 from sharing.uses import ACTIONS as SHARING_ACTIONS
 
@@ -67,6 +70,24 @@ def upgrade_signatures(
         state.signing.sealing_for,
         target=state.settings.signing.level,
         progress=progress,
+    )
+
+
+def submit_application(
+    state: HubState, session: Session, *, actor: Actor, request: ApplicationRequest
+) -> Submitted:
+    """One-form intake (``applications.intake.submit``) wired to this hub: its vault and blob store,
+    uploads checked in the PDF workers, its default area code and clock. The API, the guide's
+    提交申请 page and the tests' world file applications through it."""
+    return intake.submit(
+        session,
+        state.vault,
+        state.blobs,
+        actor=actor,
+        request=request,
+        check_upload=state.pdf_checks.check_upload,
+        default_area_code=state.settings.area_code,
+        now=state.clock(),
     )
 
 

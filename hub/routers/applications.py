@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from applications.commitments import breach, fulfil, list_commitments
 from applications.decisions import decide, supply, withdraw
-from applications.intake import submit
 from applications.models import Commitment, Task
 from applications.ratings import rate, summarize
 from applications.requests import ApplicationRequest, GivenMaterial
@@ -24,9 +23,10 @@ from applications.review import pre_review
 from applications.status import COMMITMENT_STATUSES, OVERDUE, TASK_STATUSES
 from applications.views import ApplicationView, is_overdue, list_tasks, my_applications, view_application
 from certificates.requests import Holder
+from hub import services
 from hub.admission import AdmissionRoute
 from hub.deps import CallerDep, ReadSessionDep, StateDep
-from hub.openapi import problems
+from hub.openapi import PreReviewProblem, problems
 from hub.routers.certificates import _decode_file
 from hub.routers.params import ApplicationId, CommitmentId, Offset, PageSize, TaskId
 from hub.services import try_to_complete
@@ -153,14 +153,6 @@ def _request(state: HubState, body: ApplicationIn) -> ApplicationRequest:
     )
 
 
-class ProblemOut(BaseModel):
-    item_code: str | None = Field(description="the service item at fault (null: the application as a whole)")
-    code: str = Field(description="material_missing, field_missing, field_mismatch, certificate_not_usable …")
-    detail: str = Field(description="what is wrong, for people")
-    material: str | None = Field(default=None, description="the material at fault, by its code in the item")
-    field: str | None = Field(default=None, description="the form field at fault")
-
-
 class FlagOut(BaseModel):
     code: str = Field(
         description="why a person must look (a risk flag): commitment_used, tolerated_used, "
@@ -183,7 +175,7 @@ class ItemReviewOut(BaseModel):
 
 class PreReviewOut(BaseModel):
     ok: bool = Field(description="intake would accept the application as it is")
-    problems: list[ProblemOut] = Field(description="what must change before intake accepts it")
+    problems: list[PreReviewProblem] = Field(description="what must change before intake accepts it")
     auto_decidable: list[str] = Field(description="the items intake would approve with no clerk")
     items: list[ItemReviewOut] = Field(description="each item's review")
 
@@ -202,7 +194,7 @@ def pre_review_application(body: ApplicationIn, caller: CallerDep, state: StateD
         )
     return PreReviewOut(
         ok=review.ok,
-        problems=[ProblemOut(**p.as_dict()) for p in review.problems],
+        problems=[PreReviewProblem(**p.as_dict()) for p in review.problems],
         auto_decidable=review.auto_decidable,
         items=[
             ItemReviewOut(
@@ -407,16 +399,7 @@ def submit_application(
     """一表申请, 一口受理: pre-review, then one application and one task per item (idempotent on the
     portal's ``external_id``). A failed pre-review is 422 ``pre_review_failed`` and creates nothing."""
     with unit_of_work(state.sessions) as session:
-        submitted = submit(
-            session,
-            state.vault,
-            state.blobs,
-            actor=caller,
-            request=_request(state, body),
-            check_upload=state.pdf_checks.check_upload,
-            default_area_code=state.settings.area_code,
-            now=state.clock(),
-        )
+        submitted = services.submit_application(state, session, actor=caller, request=_request(state, body))
         app_id, status = submitted.application.id, submitted.application.status
     if not submitted.created:
         response.status_code = 200

@@ -320,7 +320,13 @@ def read_file(
     certificate_id: CertificateId, caller: CallerDep, session: ReadSessionDep, state: StateDep
 ) -> Response:
     """The sealed PDF, for its issuer and its holder (it prints what admins see masked)."""
-    cert = state.access.check_read_file(caller, get_certificate(session, certificate_id))
+    return certificate_pdf(state, caller, get_certificate(session, certificate_id))
+
+
+def certificate_pdf(state: HubState, caller: Actor, cert: Certificate) -> Response:
+    """The sealed PDF of ``cert`` for ``caller``, under ``check_read_file`` (the API's download and
+    the holder's page ``/me`` answer with it)."""
+    cert = state.access.check_read_file(caller, cert)
     pdf = state.blobs.get(cert.file_sha256)
     return Response(
         pdf,

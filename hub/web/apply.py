@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from applications.errors import PreReviewFailed
-from applications.intake import submit
 from applications.requests import ApplicationRequest, GivenMaterial
 from applications.views import view_application
 from catalog import service
@@ -35,7 +34,7 @@ from certificates.requests import Holder
 from hub.demo import DEMO_PORTAL, demo_client
 from hub.deps import StateDep
 from hub.routers.params import OneThingCode
-from hub.services import try_to_complete
+from hub.services import submit_application, try_to_complete
 from hub.state import HubState
 from hub.web.routing import PageRoute
 from hub.web.security import RequireCsrf
@@ -307,16 +306,7 @@ def _file(
     try:
         with unit_of_work(state.sessions) as session:
             actor = portal_actor(state, session)
-            submitted = submit(
-                session,
-                state.vault,
-                state.blobs,
-                actor=actor,
-                request=application,
-                check_upload=state.pdf_checks.check_upload,
-                default_area_code=state.settings.area_code,
-                now=state.clock(),
-            )
+            submitted = submit_application(state, session, actor=actor, request=application)
             app_id, status = submitted.application.id, submitted.application.status
     except PreReviewFailed as failed:
         problems = failed.extra.get("problems", [])

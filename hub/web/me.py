@@ -25,6 +25,7 @@ from catalog.queries import find_certificate_type, find_items, organization_name
 from certificates.lifecycle import effective_status
 from certificates.repository import get_certificate
 from hub.deps import ReadSessionDep, SessionDep, StateDep
+from hub.routers.certificates import certificate_pdf
 from hub.routers.params import ApplicationId, CertificateId, ConsentId
 from hub.services import HOLDER_VISIBLE
 from hub.state import HubState
@@ -299,13 +300,7 @@ def certificate_file(
     certificate that is not theirs does not exist for them (404)."""
     if holder is None:
         return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
-    cert = state.access.check_read_file(holder, get_certificate(session, certificate_id))
-    pdf = state.blobs.get(cert.file_sha256)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{cert.serial}-{cert.version:03d}.pdf"'},
-    )
+    return certificate_pdf(state, holder, get_certificate(session, certificate_id))
 
 
 @router.post("/me/consents", dependencies=[RequireCsrf])

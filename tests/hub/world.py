@@ -21,7 +21,6 @@ from cryptography.x509 import ocsp
 from sqlalchemy.orm import Session
 
 from applications.decisions import decide
-from applications.intake import submit
 from applications.repository import commitments_of, tasks_of
 from applications.requests import ApplicationRequest, GivenMaterial
 from audit.checkpoints import make_checkpoint
@@ -33,6 +32,7 @@ from certificates.personal import face_of
 from certificates.repository import get_certificate
 from certificates.requests import Holder
 from hub.demo import BIRTH_CERTIFICATE, DEMO_CITIZEN, DEMO_PORTAL, grant_demo_consents
+from hub.services import submit_application
 from hub.state import HubState
 from kernel.actor import Actor
 from sharing import consents
@@ -226,16 +226,7 @@ def _seed_applications(
                 GivenMaterial(item_code=REVIEWED_ITEM, code="M04", commitment=True),
             ],
         )
-        app = submit(
-            session,
-            state.vault,
-            state.blobs,
-            actor=portal,
-            request=request,
-            check_upload=state.pdf_checks.check_upload,
-            default_area_code=state.settings.area_code,
-            now=now,
-        ).application
+        app = submit_application(state, session, actor=portal, request=request).application
         task = next(t for t in tasks_of(session, app.id) if t.item_code == REVIEWED_ITEM)
         return app.id, task.id
 
